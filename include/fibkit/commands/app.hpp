@@ -1,0 +1,39 @@
+// The command table: global options, one subcommand per file in src/commands/, and the single
+// place where errors become messages and exit codes.
+#pragma once
+
+#include "fibkit/util/error.hpp"
+#include "fibkit/util/terminal.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace fibkit::commands {
+
+/// State shared by all subcommands, filled from the global options before a command runs.
+struct Context {
+  bool color_stdout = false;  ///< colour results on stdout
+  bool color_stderr = false;  ///< colour messages on stderr
+  bool quiet = false;         ///< -q: errors only
+};
+
+/// A registered subcommand: its CLI11 node and what runs when it is chosen.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<ExitCode(const Context&)> run;
+};
+
+/// Each subcommand file defines one of these; it adds the subcommand and its options to `app`.
+Command register_list(CLI::App& app);
+Command register_pack(CLI::App& app);
+
+/// Parses argv, runs the chosen subcommand, prints errors as `fibkit: error: ...` and returns the
+/// process exit code (see ExitCode).
+int run_app(int argc, char** argv);
+
+} // namespace fibkit::commands

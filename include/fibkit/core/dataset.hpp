@@ -1,0 +1,24 @@
+// Where the TraceSet comes from: --dataset, else FIB_DATASET_PATH, else the examples embedded in
+// the binary (fibkit's own TraceSet of the five contest definitions).
+#pragma once
+
+#include "fibkit/core/trace_set.hpp"
+
+#include <optional>
+#include <string>
+
+namespace fibkit::core {
+
+struct Dataset {
+  TraceSet set;
+  std::string label;      ///< the directory, or "embedded examples"
+  bool embedded = false;  ///< true when blobs can never be present
+};
+
+/// The embedded examples TraceSet.
+TraceSet load_embedded_examples();
+/// Resolves and loads the dataset: `flag` (from --dataset) wins, then $FIB_DATASET_PATH, then the
+/// embedded examples.
+Dataset load_dataset(const std::optional<std::string>& flag);
+
+} // namespace fibkit::core

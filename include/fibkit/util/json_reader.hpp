@@ -1,0 +1,99 @@
+// Reading JSON with simdjson (DOM) while tracking where each value came from, so that
+// every error names the file, the line (for JSONL) and the JSON path:
+//   workloads/gdn/x.jsonl:3: $.workload.axes.batch_size: expected an integer, got a string
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fibkit::util {
+
+/// The origin of a document: a file name (as the user should see it) and, for JSON Lines,
+/// the 1-based line number (0 when the document is a whole file).
+struct JsonOrigin {
+  std::string file;
+  std::size_t line = 0;
+
+  /// "file:line" or "file".
+  std::string where() const;
+};
+
+/// A read-only view of one JSON value plus its path. Views stay valid while the parser that
+/// produced them is alive and has not parsed another document.
+class JsonValue {
+public:
+  JsonValue(simdjson::dom::element element, std::string path,
+            std::shared_ptr<const JsonOrigin> origin)
+      : m_element(element), m_path(std::move(path)), m_origin(std::move(origin)) {}
+
+  /// Throws fibkit::Error("<where>: <path>: <message>").
+  [[noreturn]] void fail(std::string_view message) const;
+  /// "<where>: <path>" — the prefix of every error about this value.
+  std::string location() const;
+
+  const std::string& path() const { return m_path; }
+  const JsonOrigin& origin() const { return *m_origin; }
+  simdjson::dom::element element() const { return m_element; }
+
+  bool is_null() const { return m_element.is_null(); }
+  bool is_object() const { return m_element.is_object(); }
+  bool is_array() const { return m_element.is_array(); }
+  bool is_string() const { return m_element.is_string(); }
+  bool is_bool() const { return m_element.is_bool(); }
+  /// True for integers (signed or unsigned) as written in the text.
+  bool is_integer() const { return m_element.is_int64() || m_element.is_uint64(); }
+  bool is_number() const { return m_element.is_number(); }
+  /// "object", "array", "string", "integer", "number", "boolean" or "null".
+  std::string_view type_name() const;
+
+  /// The string value; fails unless this is a string.
+  std::string as_string() const;
+  /// A non-empty string (pydantic's NonEmptyString).
+  std::string as_nonempty_string() const;
+  /// An integer that fits int64 (a float with no fraction is accepted, as pydantic does).
+  std::int64_t as_int() const;
+  /// A number (integer or float).
+  double as_double() const;
+  bool as_bool() const;
+
+  /// The member `name`, or nullopt when absent. With duplicate keys the last one wins
+  /// (Python's json module keeps the last).
+  std::optional<JsonValue> find(std::string_view name) const;
+  /// The member `name`; fails with "missing required key" when absent.
+  JsonValue at(std::string_view name) const;
+  /// True when the member exists and is not null.
+  bool has_non_null(std::string_view name) const;
+  /// Object members in document order (fails unless this is an object). With duplicate keys
+  /// only the last occurrence is kept, at the position of the first.
+  std::vector<std::pair<std::string, JsonValue>> members() const;
+  /// Array items (fails unless this is an array).
+  std::vector<JsonValue> items() const;
+
+  /// The value re-serialised compactly by simdjson.
+  std::string minified() const;
+
+private:
+  void expect(bool ok, std::string_view expected) const;
+
+  simdjson::dom::element m_element;
+  std::string m_path;
+  std::shared_ptr<const JsonOrigin> m_origin;
+};
+
+/// Parses `text` with `parser`; syntax errors throw fibkit::Error naming the origin.
+/// The returned view lives as long as `parser` and until its next parse.
+JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonOrigin origin);
+
+/// Appends `.name` (or `["name"]` for keys that are not identifiers) to a JSON path.
+std::string json_path_member(const std::string& path, std::string_view name);
+/// Appends `[index]` to a JSON path.
+std::string json_path_index(const std::string& path, std::size_t index);
+
+} // namespace fibkit::util

@@ -1,0 +1,133 @@
+// fibkit list: the definitions of a TraceSet, their axes, workload counts and blob presence.
+#include "fibkit/commands/app.hpp"
+#include "fibkit/core/dataset.hpp"
+#include "fibkit/util/json_writer.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+
+namespace fibkit::commands {
+
+namespace {
+
+struct ListOptions {
+  std::optional<std::string> dataset;
+  bool json = false;
+};
+
+struct BlobCount {
+  std::size_t referenced = 0;
+  std::vector<std::string> missing;
+};
+
+BlobCount count_blobs(const core::Dataset& ds, const std::vector<core::Trace>& workloads) {
+  std::set<std::string> paths;
+  for (const core::Trace& t : workloads) {
+    for (const auto& [name, spec] : t.workload.inputs) {
+      if (spec.kind == core::InputSpec::Kind::safetensors) {
+        paths.insert(spec.path);
+      }
+    }
+  }
+  BlobCount count;
+  count.referenced = paths.size();
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (ds.embedded || !std::filesystem::is_regular_file(ds.set.blob_path(p), ec)) {
+      count.missing.push_back(p);
+    }
+  }
+  return count;
+}
+
+ExitCode run_list(const ListOptions& opt, const Context& ctx) {
+  const core::Dataset ds = core::load_dataset(opt.dataset);
+  for (const auto& [def_name, traces] : ds.set.workloads) {
+    if (!ds.set.find_definition(def_name)) {
+      spdlog::warn("{} workloads name the unknown definition \"{}\"", traces.size(), def_name);
+    }
+  }
+  if (opt.json) {
+    util::JsonWriter out(2);
+    out.begin_object().key("schema_version").value(1);
+    out.key("dataset").value(ds.label).key("embedded").value(ds.embedded);
+    out.key("definitions").begin_array();
+    for (const core::Definition& d : ds.set.definitions) {
+      const auto& workloads = ds.set.workloads_of(d.name);
+      const BlobCount blobs = count_blobs(ds, workloads);
+      out.begin_object().key("name").value(d.name).key("op_type").value(d.op_type);
+      out.key("axes").begin_array();
+      for (const core::Axis& a : d.axes) {
+        out.begin_object().key("name").value(a.name).key("type").value(a.is_const ? "const" : "var");
+        if (a.is_const) {
+          out.key("value").value(a.value);
+        }
+        out.end_object();
+      }
+      out.end_array();
+      out.key("workloads").value(static_cast<std::uint64_t>(workloads.size()));
+      out.key("blobs").begin_object();
+      out.key("referenced").value(static_cast<std::uint64_t>(blobs.referenced));
+      out.key("present").value(static_cast<std::uint64_t>(blobs.referenced - blobs.missing.size()));
+      out.key("missing").begin_array();
+      for (const std::string& m : blobs.missing) {
+        out.value(m);
+      }
+      out.end_array().end_object().end_object();
+    }
+    out.end_array().end_object();
+    fmt::print("{}\n", out.str());
+    return ExitCode::ok;
+  }
+
+  const bool color = ctx.color_stdout;
+  fmt::print("{}\n", util::styled(fmt::format("TraceSet: {} ({} definitions)", ds.label,
+                                              ds.set.definitions.size()),
+                                  util::Style::bold, color));
+  for (const core::Definition& d : ds.set.definitions) {
+    const auto& workloads = ds.set.workloads_of(d.name);
+    const BlobCount blobs = count_blobs(ds, workloads);
+    std::string var_axes;
+    std::string const_axes;
+    for (const core::Axis& a : d.axes) {
+      std::string& target = a.is_const ? const_axes : var_axes;
+      target += target.empty() ? "" : " ";
+      target += a.is_const ? fmt::format("{}={}", a.name, a.value) : a.name;
+    }
+    fmt::print("\n{}  [{}]  {} workloads\n", util::styled(d.name, util::Style::cyan, color),
+               d.op_type, workloads.size());
+    fmt::print("  var axes:   {}\n", var_axes.empty() ? "-" : var_axes);
+    fmt::print("  const axes: {}\n", const_axes.empty() ? "-" : const_axes);
+    if (blobs.referenced == 0) {
+      fmt::print("  blobs:      none referenced\n");
+    } else {
+      const std::size_t present = blobs.referenced - blobs.missing.size();
+      const std::string text = fmt::format("{} referenced, {} present, {} missing", blobs.referenced,
+                                           present, blobs.missing.size());
+      fmt::print("  blobs:      {}\n",
+                 util::styled(text, blobs.missing.empty() ? util::Style::green : util::Style::yellow,
+                              color));
+    }
+  }
+  return ExitCode::ok;
+}
+
+} // namespace
+
+Command register_list(CLI::App& app) {
+  auto opt = std::make_shared<ListOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "list", "List the definitions of a TraceSet: op_type, axes, workloads, blobs present/missing");
+  sub->add_option("--dataset", opt->dataset,
+                  "TraceSet directory (default: $FIB_DATASET_PATH, else the embedded examples)");
+  sub->add_flag("--json", opt->json, "Print one JSON document on stdout");
+  return {sub, [opt](const Context& ctx) { return run_list(*opt, ctx); }};
+}
+
+} // namespace fibkit::commands
