@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <set>
 
 namespace fibkit::core {
@@ -141,6 +142,87 @@ std::string check_python_source(std::string_view source, bool need_run) {
   return {};
 }
 
+std::string check_python_expression(std::string_view expr) {
+  if (std::string err = check_python_source(expr, false); !err.empty()) {
+    return err;
+  }
+  // Token check: an operand must follow every binary operator, opening bracket and comma, and
+  // the expression must not end with an operator. Catches "K % == 0" and "a +".
+  static const std::vector<std::string_view> ops{
+      "**", "//", "<<", ">>", "<=", ">=", "==", "!=", "+", "-", "*", "/", "%",
+      "@",  "&",  "|",  "^",  "<",  ">",  "~",  ",", ":", ".", "=", ";"};
+  bool need_operand = true;  // at the start
+  std::string last;
+  for (std::size_t i = 0; i < expr.size();) {
+    const char c = expr[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+      continue;
+    }
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '"' || c == '\'' ||
+        static_cast<unsigned char>(c) >= 0x80) {
+      std::size_t j = i;
+      if (c == '"' || c == '\'') {
+        j = expr.find(c, i + 1);
+        j = j == std::string_view::npos ? expr.size() : j + 1;
+      } else {
+        while (j < expr.size() && (std::isalnum(static_cast<unsigned char>(expr[j])) ||
+                                   expr[j] == '_' || expr[j] == '.' ||
+                                   static_cast<unsigned char>(expr[j]) >= 0x80)) {
+          ++j;
+        }
+      }
+      const std::string word(expr.substr(i, j - i));
+      const bool keyword_op = word == "and" || word == "or" || word == "in" || word == "is";
+      const bool unary_word = word == "not";
+      if (keyword_op && need_operand) {
+        return fmt::format("unexpected \"{}\"", word);
+      }
+      need_operand = keyword_op || unary_word;
+      last = word;
+      i = j;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{') {
+      need_operand = true;
+      last = std::string(1, c);
+      ++i;
+      continue;
+    }
+    if (c == ')' || c == ']' || c == '}') {
+      // "()" and "f()" are fine; "a + )" is not.
+      if (need_operand && last != "(" && last != "[" && last != "{" && last != ",") {
+        return fmt::format("unexpected '{}'", c);
+      }
+      need_operand = false;
+      last = std::string(1, c);
+      ++i;
+      continue;
+    }
+    std::string_view op;
+    for (std::string_view candidate : ops) {
+      if (expr.compare(i, candidate.size(), candidate) == 0) {
+        op = candidate;
+        break;
+      }
+    }
+    if (op.empty()) {
+      return fmt::format("unexpected character '{}'", c);
+    }
+    const bool unary = op == "+" || op == "-" || op == "~";
+    if (need_operand && !unary) {
+      return fmt::format("unexpected '{}'", op);
+    }
+    need_operand = true;
+    last = std::string(op);
+    i += op.size();
+  }
+  if (need_operand) {
+    return last.empty() ? "empty expression" : fmt::format("expression ends with '{}'", last);
+  }
+  return {};
+}
+
 namespace {
 
 std::optional<std::string> optional_string(const util::JsonValue& obj, std::string_view key) {
@@ -175,7 +257,7 @@ Axis parse_axis(const std::string& name, const util::JsonValue& json) {
   }
   if (type == "const") {
     axis.is_const = true;
-    axis.value = json.at("value").as_int();
+    axis.value = json.at("value").as_int_lax();
     if (axis.value < 0) {
       json.at("value").fail("must be >= 0");
     }
@@ -252,7 +334,7 @@ Definition parse_definition(const util::JsonValue& json) {
     }
   }
   for (std::size_t i = 0; i < def.constraints.size(); ++i) {
-    if (std::string err = check_python_source(def.constraints[i], false); !err.empty()) {
+    if (std::string err = check_python_expression(def.constraints[i]); !err.empty()) {
       json.at("constraints").items()[i].fail(fmt::format("not a valid Python expression: {}", err));
     }
   }

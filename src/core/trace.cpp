@@ -79,6 +79,12 @@ double parse_float(const util::JsonValue& json) {
   }
   if (json.is_string()) {
     std::string text = json.as_string();
+    if (text.rfind(util::k_bare_nonfinite_prefix, 0) == 0) {
+      text.erase(0, util::k_bare_nonfinite_prefix.size());
+    }
+    // Python's float() ignores surrounding whitespace.
+    const auto first = text.find_first_not_of(" \t\n\r");
+    text = first == std::string::npos ? std::string() : text.substr(first, text.find_last_not_of(" \t\n\r") - first + 1);
     std::string lower;
     for (char c : text) {
       lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -147,7 +153,12 @@ void write_json_value(util::JsonWriter& out, const util::JsonValue& value) {
     }
     out.end_array();
   } else if (value.is_string()) {
-    out.value(value.as_string());
+    const std::string text = value.as_string();
+    if (text.rfind(util::k_bare_nonfinite_prefix, 0) == 0) {
+      out.null();  // a bare NaN/Infinity float; pydantic writes it as null here
+    } else {
+      out.value(text);
+    }
   } else if (value.is_bool()) {
     out.value(value.as_bool());
   } else if (value.is_null()) {
@@ -156,8 +167,10 @@ void write_json_value(util::JsonWriter& out, const util::JsonValue& value) {
     out.value(value.element().get_int64().value_unsafe());
   } else if (value.element().is_uint64()) {
     out.value(value.element().get_uint64().value_unsafe());
+  } else if (std::isfinite(value.as_double())) {
+    out.value(value.as_double());
   } else {
-    out.value_inf_nan_strings(value.as_double());
+    out.null();  // pydantic writes a non-finite float inside `extra` of a trace as null
   }
 }
 

@@ -53,6 +53,11 @@ ScalarValue parse_scalar_value(const util::JsonValue& json) {
     v.floating = json.as_double();
   } else if (json.is_string()) {
     const std::string text = json.as_string();
+    if (text == "true" || text == "false") {
+      v.kind = ScalarValue::Kind::boolean;
+      v.boolean = text == "true";
+      return v;
+    }
     const char* begin = text.data();
     const char* end = begin + text.size();
     std::int64_t i = 0;
@@ -113,7 +118,7 @@ Workload parse_workload(const util::JsonValue& json) {
   }
   Workload w;
   for (const auto& [name, value] : json.at("axes").members()) {
-    const std::int64_t v = value.as_int();
+    const std::int64_t v = value.as_int_lax();
     if (v < 0) {
       value.fail(fmt::format("axis value must be >= 0, got {}", v));
     }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -93,6 +94,23 @@ std::int64_t JsonValue::as_int() const {
   return 0;
 }
 
+std::int64_t JsonValue::as_int_lax() const {
+  if (is_bool()) {
+    return as_bool() ? 1 : 0;
+  }
+  if (is_string()) {
+    const std::string text = as_string();
+    std::int64_t value = 0;
+    const char* end = text.data() + text.size();
+    auto result = std::from_chars(text.data(), end, value);
+    if (text.empty() || result.ec != std::errc() || result.ptr != end) {
+      fail(fmt::format("expected an integer, got the string \"{}\"", text));
+    }
+    return value;
+  }
+  return as_int();
+}
+
 double JsonValue::as_double() const {
   expect(is_number(), "a number");
   if (m_element.is_int64()) {
@@ -169,6 +187,51 @@ std::vector<JsonValue> JsonValue::items() const {
 
 std::string JsonValue::minified() const { return simdjson::minify(m_element); }
 
+namespace {
+
+// pydantic (serde_json with inf/nan allowed) reads the bare tokens NaN, Infinity and -Infinity;
+// strict JSON parsers do not. Quote them outside strings so that float fields, which accept the
+// strings "NaN"/"Infinity", read them. Returns an empty string when there is nothing to rewrite.
+std::string quote_bare_nonfinite(std::string_view text) {
+  std::string out;
+  bool changed = false;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    bool matched = false;
+    for (std::string_view token : {"-Infinity", "Infinity", "NaN"}) {
+      if (text.compare(i, token.size(), token) == 0) {
+        out += "\"\\u0001nonfinite:";
+        out += token;
+        out += '"';
+        i += token.size() - 1;
+        matched = changed = true;
+        break;
+      }
+    }
+    if (!matched) {
+      out += c;
+    }
+  }
+  return changed ? out : std::string();
+}
+
+} // namespace
+
 JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonOrigin origin) {
   auto shared = std::make_shared<const JsonOrigin>(std::move(origin));
   simdjson::dom::element root;
@@ -176,6 +239,12 @@ JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonO
   simdjson::padded_string padded(text);
   auto error = parser.parse(padded).get(root);
   if (error) {
+    if (const std::string rewritten = quote_bare_nonfinite(text); !rewritten.empty()) {
+      simdjson::padded_string again(rewritten);
+      if (!parser.parse(again).get(root)) {
+        return JsonValue(root, "$", shared);
+      }
+    }
     throw Error(fmt::format("{}: invalid JSON: {}", shared->where(), simdjson::error_message(error)));
   }
   return JsonValue(root, "$", shared);

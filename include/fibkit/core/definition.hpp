@@ -66,4 +66,8 @@ void write_definition(util::JsonWriter& out, const Definition& definition);
 /// an empty string when the source looks valid.
 std::string check_python_source(std::string_view source, bool need_run);
 
+/// A light syntax check of a Python expression (a definition constraint): brackets, and an
+/// operand after every operator. Returns an error text, or "" when it looks valid.
+std::string check_python_expression(std::string_view expr);
+
 } // namespace fibkit::core

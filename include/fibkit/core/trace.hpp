@@ -75,7 +75,7 @@ std::string trace_to_json_line(const Trace& trace);
 void write_trace(util::JsonWriter& out, const Trace& trace);
 void write_evaluation(util::JsonWriter& out, const Evaluation& evaluation);
 
-/// Writes any JSON value as pydantic serialises `Any` with `ser_json_inf_nan="strings"`.
+/// Writes any JSON value as pydantic serialises `Any` inside a trace (non-finite floats -> null).
 void write_json_value(util::JsonWriter& out, const util::JsonValue& value);
 
 /// The current local time as pydantic writes `datetime.now().isoformat()`.

@@ -59,6 +59,9 @@ public:
   std::string as_nonempty_string() const;
   /// An integer that fits int64 (a float with no fraction is accepted, as pydantic does).
   std::int64_t as_int() const;
+  /// An integer with pydantic's lax coercions: also a float with no fraction, a string of an
+  /// integer ("8") and a boolean (true = 1).
+  std::int64_t as_int_lax() const;
   /// A number (integer or float).
   double as_double() const;
   bool as_bool() const;
@@ -86,6 +89,10 @@ private:
   std::string m_path;
   std::shared_ptr<const JsonOrigin> m_origin;
 };
+
+/// Bare NaN / Infinity / -Infinity tokens (accepted by pydantic, not by JSON) are read as strings
+/// with this prefix, e.g. "\x01nonfinite:NaN", so that readers can tell them from real strings.
+inline constexpr std::string_view k_bare_nonfinite_prefix = "\x01nonfinite:";
 
 /// Parses `text` with `parser`; syntax errors throw fibkit::Error naming the origin.
 /// The returned view lives as long as `parser` and until its next parse.
