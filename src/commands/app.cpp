@@ -5,7 +5,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 namespace fibkit::commands {
 
@@ -16,6 +18,26 @@ constexpr const char* k_footer = R"(Exit codes: 0 ok, 1 checks failed or invalid
 Environment: FIB_DATASET_PATH (default dataset), FIB_CACHE_PATH (cache directory),
 NO_COLOR / CLICOLOR_FORCE (colour), FIBKIT_LOG (trace|debug|info|warn|error).
 Commands that need a GPU (build on a GPU with --arch auto, verify, bench) come in later releases.)";
+
+// Levenshtein distance with adjacent transpositions counted as one edit.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) {
+    d[i][0] = i;
+  }
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    d[0][j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
 
 void setup_logging(int verbosity, bool quiet, bool color) {
   auto logger = spdlog::stderr_color_mt("fibkit");
@@ -61,6 +83,37 @@ int run_app(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
   std::vector<Command> commands{register_list(app), register_pack(app)};
+
+  // CLI11 reports an unknown subcommand only as "A subcommand is required": name it instead.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--color") {
+      ++i;
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') {
+      continue;
+    }
+    std::string names;
+    std::string closest;
+    std::size_t best = 3;
+    bool known = false;
+    for (const Command& c : commands) {
+      const std::string& name = c.app->get_name();
+      known = known || name == arg;
+      names += names.empty() ? name : ", " + name;
+      if (const std::size_t d = edit_distance(arg, name); d < best) {
+        best = d;
+        closest = name;
+      }
+    }
+    if (!known) {
+      fmt::print(stderr, "fibkit: error: unknown subcommand \"{}\"{} (subcommands: {})\n", arg,
+                 closest.empty() ? "" : fmt::format(", did you mean \"{}\"?", closest), names);
+      return static_cast<int>(ExitCode::usage);
+    }
+    break;
+  }
 
   try {
     app.parse(argc, argv);

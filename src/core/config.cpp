@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <fnmatch.h>
 #include <set>
 
@@ -158,6 +159,21 @@ const std::vector<std::string_view> k_build_keys{
     "language", "entry_point", "destination_passing_style", "target_hardware", "dependencies",
     "binding",  "arch",        "options",                   "defines",         "include_dirs"};
 
+// "<file>::<function>", with "::" exactly once as the official BuildSpec requires.
+std::string read_entry_point(const Reader& r, const toml::node& node, const std::string& path) {
+  std::string entry = r.nonempty_string(node, path);
+  std::size_t count = 0;
+  for (auto pos = entry.find("::"); pos != std::string::npos; pos = entry.find("::", pos + 2)) {
+    ++count;
+  }
+  if (count != 1) {
+    r.fail(node, path,
+           fmt::format("\"{}\" must have the form \"<file>::<function>\", e.g. \"kernel.cu::run\"",
+                       entry));
+  }
+  return entry;
+}
+
 void read_build(const Reader& r, const toml::table& t, const std::string& path, BuildConfig& b) {
   r.check_keys(t, path, k_build_keys);
   for (auto&& [key, node] : t) {
@@ -172,17 +188,7 @@ void read_build(const Reader& r, const toml::table& t, const std::string& path, 
                            b.language));
       }
     } else if (k == "entry_point") {
-      b.entry_point = r.nonempty_string(node, p);
-      std::size_t count = 0;
-      for (auto pos = b.entry_point.find("::"); pos != std::string::npos;
-           pos = b.entry_point.find("::", pos + 2)) {
-        ++count;
-      }
-      if (count != 1) {
-        r.fail(node, p,
-               fmt::format("\"{}\" must have the form \"<file>::<function>\", e.g. \"kernel.cu::run\"",
-                           b.entry_point));
-      }
+      b.entry_point = read_entry_point(r, node, p);
     } else if (k == "destination_passing_style") {
       b.destination_passing_style = r.boolean(node, p);
     } else if (k == "target_hardware") {
@@ -388,11 +394,7 @@ SolutionConfig read_solution(const Reader& r, const toml::table& t, const std::s
     read_build(r, r.table(*b, path + ".build"), path + ".build", s.build);
   }
   if (const toml::node* e = t.get("entry_point")) {
-    toml::table tmp;
-    tmp.insert("entry_point", *e->as_string());
-    BuildConfig copy = s.build;
-    read_build(r, tmp, path, copy);  // same validation as [build].entry_point
-    s.build.entry_point = copy.entry_point;
+    s.build.entry_point = read_entry_point(r, *e, path + ".entry_point");
   }
   if (const toml::node* src = t.get("sources")) {
     s.sources = r.strings(*src, path + ".sources");
@@ -583,10 +585,18 @@ bool valid_utf8(std::string_view s) {
     if (n == 0 || i + n > s.size()) {
       return false;
     }
+    std::uint32_t code = n == 1 ? c : c & (0x7fu >> n);
     for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) {
         return false;
       }
+      code = (code << 6) | (cc & 0x3fu);
+    }
+    // Like Python's strict decoder: no overlong forms, no surrogates, nothing past U+10FFFF.
+    static constexpr std::uint32_t k_min_code[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < k_min_code[n] || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) {
+      return false;
     }
     i += n;
   }

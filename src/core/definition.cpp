@@ -101,11 +101,13 @@ std::string check_python_source(std::string_view source, bool need_run) {
     } else if (c == '"' || c == '\'') {
       const bool triple = source.compare(i, 3, std::string(3, c)) == 0;
       const std::string close = triple ? std::string(3, c) : std::string(1, c);
+      const std::size_t start_line = line; // Python reports where the literal starts
       std::size_t j = i + close.size();
       bool closed = false;
       for (; j < source.size(); ++j) {
         if (source[j] == '\\') {
           ++j;
+          line += j < source.size() && source[j] == '\n' ? 1 : 0; // a continued line
           continue;
         }
         if (source[j] == '\n') {
@@ -120,7 +122,7 @@ std::string check_python_source(std::string_view source, bool need_run) {
         }
       }
       if (!closed) {
-        return fmt::format("line {}: unterminated string literal", line);
+        return fmt::format("line {}: unterminated string literal", start_line);
       }
       i = j + close.size() - 1;
     } else if (c == '(' || c == '[' || c == '{') {
@@ -149,8 +151,8 @@ std::string check_python_expression(std::string_view expr) {
   // Token check: an operand must follow every binary operator, opening bracket and comma, and
   // the expression must not end with an operator. Catches "K % == 0" and "a +".
   static const std::vector<std::string_view> ops{
-      "**", "//", "<<", ">>", "<=", ">=", "==", "!=", "+", "-", "*", "/", "%",
-      "@",  "&",  "|",  "^",  "<",  ">",  "~",  ",", ":", ".", "=", ";"};
+      "**", "//", "<<", ">>", "<=", ">=", "==", "!=", ":=", "+", "-", "*", "/", "%",
+      "@",  "&",  "|",  "^",  "<",  ">",  "~",  ",",  ":",  ".", "=", ";"};
   bool need_operand = true;  // at the start
   std::string last;
   for (std::size_t i = 0; i < expr.size();) {
@@ -159,8 +161,18 @@ std::string check_python_expression(std::string_view expr) {
       ++i;
       continue;
     }
+    if (c == '#') {  // a comment runs to the end of the line
+      while (i < expr.size() && expr[i] != '\n') {
+        ++i;
+      }
+      continue;
+    }
+    // ".5" and the Ellipsis "..." are operands.
+    const bool dot_operand =
+        c == '.' && i + 1 < expr.size() &&
+        (std::isdigit(static_cast<unsigned char>(expr[i + 1])) || expr.compare(i, 3, "...") == 0);
     if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '"' || c == '\'' ||
-        static_cast<unsigned char>(c) >= 0x80) {
+        static_cast<unsigned char>(c) >= 0x80 || dot_operand) {
       std::size_t j = i;
       if (c == '"' || c == '\'') {
         j = expr.find(c, i + 1);
@@ -175,7 +187,7 @@ std::string check_python_expression(std::string_view expr) {
       const std::string word(expr.substr(i, j - i));
       const bool keyword_op = word == "and" || word == "or" || word == "in" || word == "is";
       const bool unary_word = word == "not";
-      if (keyword_op && need_operand) {
+      if (keyword_op && need_operand && !(word == "in" && last == "not")) {
         return fmt::format("unexpected \"{}\"", word);
       }
       need_operand = keyword_op || unary_word;
@@ -190,8 +202,9 @@ std::string check_python_expression(std::string_view expr) {
       continue;
     }
     if (c == ')' || c == ']' || c == '}') {
-      // "()" and "f()" are fine; "a + )" is not.
-      if (need_operand && last != "(" && last != "[" && last != "{" && last != ",") {
+      // "()", "f()", "f(a,)" and "x[1:]" are fine; "a + )" is not.
+      if (need_operand && last != "(" && last != "[" && last != "{" && last != "," &&
+          last != ":") {
         return fmt::format("unexpected '{}'", c);
       }
       need_operand = false;
@@ -209,15 +222,20 @@ std::string check_python_expression(std::string_view expr) {
     if (op.empty()) {
       return fmt::format("unexpected character '{}'", c);
     }
-    const bool unary = op == "+" || op == "-" || op == "~";
-    if (need_operand && !unary) {
+    // Prefix operators; "*" and "**" also unpack after a bracket or comma (f(*a), {**kw}), and
+    // slice bounds may be left out (x[:2], x[::2], x[:, 0]).
+    const bool after_open = last == "(" || last == "[" || last == "{" || last == ",";
+    const bool prefix = op == "+" || op == "-" || op == "~" ||
+                        ((op == "*" || op == "**") && after_open) ||
+                        ((op == ":" || op == ",") && (last == "[" || last == "," || last == ":"));
+    if (need_operand && !prefix) {
       return fmt::format("unexpected '{}'", op);
     }
     need_operand = true;
     last = std::string(op);
     i += op.size();
   }
-  if (need_operand) {
+  if (need_operand && last != ",") {  // "a," is a tuple
     return last.empty() ? "empty expression" : fmt::format("expression ends with '{}'", last);
   }
   return {};

@@ -70,9 +70,14 @@ std::vector<Trace> parse_trace_lines(std::string_view text, const std::string& d
     ++line_no;
     std::string_view line = text.substr(start, end - start);
     start = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+    // The official loader parses `line.strip()` and skips empty results; ASCII part of
+    // Python's whitespace (JSON itself only allows space, tab, CR and LF).
+    constexpr std::string_view space = " \t\r\f\v\x1c\x1d\x1e\x1f";
+    const std::size_t first = line.find_first_not_of(space);
+    if (first == std::string_view::npos) {
       continue;
     }
+    line = line.substr(first, line.find_last_not_of(space) - first + 1);
     util::JsonValue json = util::parse_json(parser, line, {display_name, line_no});
     Trace trace = parse_trace(json);
     if (workload_only && !trace.is_workload_trace()) {

@@ -1,0 +1,1 @@
+# never used by the TVM-FFI builder

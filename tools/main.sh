@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# README command 1: install dependencies, build fibkit, and run the main job on the embedded
+# default: list the TraceSet, validate and pack the repository's own solutions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/setup-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFIBKIT_ENABLE_TESTS=OFF >/dev/null
+cmake --build build --target fibkit
+echo
+./build/fibkit list
+echo
+./build/fibkit pack --out-dir build/submission
+echo
+echo "Packed build/submission/<definition>/solution.json for the repository's config.toml."
+echo "Needs a GPU (not in this release yet): fibkit verify (correctness on every workload) and"
+echo "fibkit bench (contest timing); fibkit build (NVRTC) comes with the next release."
