@@ -82,7 +82,7 @@ int run_app(int argc, char** argv) {
   app.add_option("--color", color, "Colour output: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
-  std::vector<Command> commands{register_list(app), register_pack(app)};
+  std::vector<Command> commands{register_init(app), register_list(app), register_pack(app)};
 
   // CLI11 reports an unknown subcommand only as "A subcommand is required": name it instead.
   for (int i = 1; i < argc; ++i) {

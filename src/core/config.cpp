@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <fnmatch.h>
 #include <set>
@@ -298,7 +299,8 @@ LaunchArg read_arg(const Reader& r, const toml::node& node, const std::string& p
     arg.kind = LaunchArg::Kind::floating;
     char* end = nullptr;
     arg.floating = std::strtod(body.c_str(), &end);
-    if (body.empty() || end != body.c_str() + body.size()) {
+    const bool plain = !body.empty() && body.find_first_of(" \t\nxXpP") == std::string::npos;
+    if (!plain || end != body.c_str() + body.size() || !std::isfinite(arg.floating)) {
       r.fail(node, path, fmt::format("\"{}\" is not a float literal", body));
     }
   } else {

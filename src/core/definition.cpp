@@ -75,16 +75,19 @@ std::string check_python_source(std::string_view source, bool need_run) {
   std::size_t line = 1;
   bool has_run = false;
   bool line_start = true;
+  const auto blank = [&](std::size_t at) {
+    return at < source.size() && (source[at] == ' ' || source[at] == '\t');
+  };
   for (std::size_t i = 0; i < source.size(); ++i) {
     const char c = source[i];
-    if (line_start && stack.empty() && source.compare(i, 4, "def ") == 0) {
-      std::size_t j = i + 4;
-      while (j < source.size() && source[j] == ' ') {
+    if (line_start && stack.empty() && source.compare(i, 3, "def") == 0 && blank(i + 3)) {
+      std::size_t j = i + 3;
+      while (blank(j)) {
         ++j;
       }
       if (source.compare(j, 3, "run") == 0) {
         std::size_t k = j + 3;
-        while (k < source.size() && source[k] == ' ') {
+        while (blank(k)) {
           ++k;
         }
         has_run = has_run || (k < source.size() && source[k] == '(');
@@ -151,8 +154,8 @@ std::string check_python_expression(std::string_view expr) {
   // Token check: an operand must follow every binary operator, opening bracket and comma, and
   // the expression must not end with an operator. Catches "K % == 0" and "a +".
   static const std::vector<std::string_view> ops{
-      "**", "//", "<<", ">>", "<=", ">=", "==", "!=", ":=", "+", "-", "*", "/", "%",
-      "@",  "&",  "|",  "^",  "<",  ">",  "~",  ",",  ":",  ".", "=", ";"};
+      "**", "//", "<<", ">>", "<=", ">=", "==", "!=", ":=", "+", "-", "*", "/",
+      "%",  "@",  "&",  "|",  "^",  "<",  ">",  "~",  ",",  ":", ".", "=", ";"};
   bool need_operand = true;  // at the start
   std::string last;
   for (std::size_t i = 0; i < expr.size();) {
@@ -161,7 +164,7 @@ std::string check_python_expression(std::string_view expr) {
       ++i;
       continue;
     }
-    if (c == '#') {  // a comment runs to the end of the line
+    if (c == '#') { // a comment runs to the end of the line
       while (i < expr.size() && expr[i] != '\n') {
         ++i;
       }
@@ -203,8 +206,7 @@ std::string check_python_expression(std::string_view expr) {
     }
     if (c == ')' || c == ']' || c == '}') {
       // "()", "f()", "f(a,)" and "x[1:]" are fine; "a + )" is not.
-      if (need_operand && last != "(" && last != "[" && last != "{" && last != "," &&
-          last != ":") {
+      if (need_operand && last != "(" && last != "[" && last != "{" && last != "," && last != ":") {
         return fmt::format("unexpected '{}'", c);
       }
       need_operand = false;
@@ -225,9 +227,9 @@ std::string check_python_expression(std::string_view expr) {
     // Prefix operators; "*" and "**" also unpack after a bracket or comma (f(*a), {**kw}), and
     // slice bounds may be left out (x[:2], x[::2], x[:, 0]).
     const bool after_open = last == "(" || last == "[" || last == "{" || last == ",";
-    const bool prefix = op == "+" || op == "-" || op == "~" ||
-                        ((op == "*" || op == "**") && after_open) ||
-                        ((op == ":" || op == ",") && (last == "[" || last == "," || last == ":"));
+    const bool prefix =
+        op == "+" || op == "-" || op == "~" || ((op == "*" || op == "**") && after_open) ||
+        (op == ":" && (last == "[" || last == "," || last == ":")) || (op == "," && last == ":");
     if (need_operand && !prefix) {
       return fmt::format("unexpected '{}'", op);
     }
@@ -235,7 +237,7 @@ std::string check_python_expression(std::string_view expr) {
     last = std::string(op);
     i += op.size();
   }
-  if (need_operand && last != ",") {  // "a," is a tuple
+  if (need_operand && last != ",") { // "a," is a tuple
     return last.empty() ? "empty expression" : fmt::format("expression ends with '{}'", last);
   }
   return {};
@@ -263,14 +265,28 @@ std::vector<std::string> nonempty_string_list(const util::JsonValue& obj, std::s
   return out;
 }
 
+// True when `json` has a "value" that AxisConst accepts (an integer >= 0, lax forms included).
+bool has_valid_const_value(const util::JsonValue& json) {
+  const std::optional<util::JsonValue> value = json.find("value");
+  if (!value) {
+    return false;
+  }
+  try {
+    return value->as_int_lax() >= 0;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 Axis parse_axis(const std::string& name, const util::JsonValue& json) {
   Axis axis;
   axis.name = name;
   std::string type = "const";
   if (auto t = json.find("type")) {
     type = t->as_string();
-  } else if (!json.find("value")) {
-    // pydantic's union tries AxisConst first (needs value), then AxisVar (type defaults to var).
+  } else if (!has_valid_const_value(json)) {
+    // pydantic's union tries AxisConst first (needs a valid value), then AxisVar (type defaults
+    // to var, other keys ignored): {"value": -1} is a var axis.
     type = "var";
   }
   if (type == "const") {

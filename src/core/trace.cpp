@@ -77,6 +77,9 @@ double parse_float(const util::JsonValue& json) {
   if (json.is_number()) {
     return json.as_double();
   }
+  if (json.is_bool()) {
+    return json.as_bool() ? 1.0 : 0.0; // lax mode, like pydantic
+  }
   if (json.is_string()) {
     std::string text = json.as_string();
     if (text.rfind(util::k_bare_nonfinite_prefix, 0) == 0) {
@@ -167,10 +170,9 @@ void write_json_value(util::JsonWriter& out, const util::JsonValue& value) {
     out.value(value.element().get_int64().value_unsafe());
   } else if (value.element().is_uint64()) {
     out.value(value.element().get_uint64().value_unsafe());
-  } else if (std::isfinite(value.as_double())) {
-    out.value(value.as_double());
   } else {
-    out.null();  // pydantic writes a non-finite float inside `extra` of a trace as null
+    // pydantic writes a non-finite float inside `extra` of a trace as null.
+    out.value_inf_nan_null(value.as_double());
   }
 }
 
@@ -280,12 +282,11 @@ void write_evaluation(util::JsonWriter& out, const Evaluation& e) {
   }
   out.key("performance");
   if (e.performance) {
-    // Plain floats: pydantic would write a non-finite value as null; they cannot occur
-    // because the values are validated >= 0 and finite timings are produced.
+    // Plain floats: pydantic writes a non-finite value ("latency_ms": Infinity loads) as null.
     out.begin_object();
-    out.key("latency_ms").value(e.performance->latency_ms);
-    out.key("reference_latency_ms").value(e.performance->reference_latency_ms);
-    out.key("speedup_factor").value(e.performance->speedup_factor);
+    out.key("latency_ms").value_inf_nan_null(e.performance->latency_ms);
+    out.key("reference_latency_ms").value_inf_nan_null(e.performance->reference_latency_ms);
+    out.key("speedup_factor").value_inf_nan_null(e.performance->speedup_factor);
     out.end_object();
   } else {
     out.null();

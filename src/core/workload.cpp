@@ -52,7 +52,10 @@ ScalarValue parse_scalar_value(const util::JsonValue& json) {
     v.kind = ScalarValue::Kind::floating;
     v.floating = json.as_double();
   } else if (json.is_string()) {
-    const std::string text = json.as_string();
+    std::string text = json.as_string();
+    if (text.rfind(util::k_bare_nonfinite_prefix, 0) == 0) {
+      text.erase(0, util::k_bare_nonfinite_prefix.size()); // a bare NaN/Infinity token
+    }
     if (text == "true" || text == "false") {
       v.kind = ScalarValue::Kind::boolean;
       v.boolean = text == "true";
@@ -139,7 +142,7 @@ void write_input_spec(util::JsonWriter& out, const InputSpec& spec) {
     out.key("type").value("scalar").key("value");
     switch (spec.value.kind) {
     case ScalarValue::Kind::integer: out.value(spec.value.integer); break;
-    case ScalarValue::Kind::floating: out.value(spec.value.floating); break;
+    case ScalarValue::Kind::floating: out.value_inf_nan_null(spec.value.floating); break;
     case ScalarValue::Kind::boolean: out.value(spec.value.boolean); break;
     }
     break;

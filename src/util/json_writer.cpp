@@ -216,6 +216,10 @@ JsonWriter& JsonWriter::value_inf_nan_strings(double number) {
   return value(number);
 }
 
+JsonWriter& JsonWriter::value_inf_nan_null(double number) {
+  return std::isfinite(number) ? value(number) : null();
+}
+
 JsonWriter& JsonWriter::null() {
   before_value();
   m_out += "null";

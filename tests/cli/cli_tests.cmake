@@ -84,3 +84,20 @@ add_test(NAME "cli: examples/ is up to date with the contest facts"
          COMMAND python3 ${PROJECT_SOURCE_DIR}/tools/make_examples.py --check --dataset ${CONTEST})
 set_tests_properties("cli: config.toml is generated from the kernels/ templates"
                      "cli: examples/ is up to date with the contest facts" PROPERTIES LABELS cli)
+
+# init: a starter project per track that packs out of the box.
+foreach(track fused_moe sparse_attention gated_delta_net)
+  set(dir ${CMAKE_CURRENT_BINARY_DIR}/init_${track})
+  add_test(NAME "cli: init --track ${track} writes a project that packs"
+           COMMAND sh -c "rm -rf '${dir}' && '$<TARGET_FILE:fibkit>' init --track ${track} '${dir}' && cd '${dir}' && test -f config.toml && test -f README.md && test -f .gitignore && ls kernels/${track}/*.cu && '$<TARGET_FILE:fibkit>' pack --out-dir submission && ls submission/*/solution.json")
+  set_tests_properties("cli: init --track ${track} writes a project that packs" PROPERTIES LABELS cli)
+endforeach()
+fibkit_cli_test("init refuses to overwrite" 1 "" "refusing to overwrite existing files \\(use --force\\)"
+                ARGS init --track fused_moe ${PROJECT_SOURCE_DIR})
+fibkit_cli_test("init unknown track lists the valid ones" 2 ""
+                "unknown track \"moe\" \\(valid tracks: fused_moe, sparse_attention, gated_delta_net\\)"
+                ARGS init --track moe ${CMAKE_CURRENT_BINARY_DIR}/never)
+fibkit_cli_test("init needs --track" 2 "" "--track" ARGS init)
+add_test(NAME "cli: init --force overwrites"
+         COMMAND sh -c "d='${CMAKE_CURRENT_BINARY_DIR}/init_force' && rm -rf \"$d\" && '$<TARGET_FILE:fibkit>' init --track fused_moe \"$d\" && echo changed > \"$d/config.toml\" && '$<TARGET_FILE:fibkit>' init --force --track fused_moe \"$d\" && grep -q moe_fp8 \"$d/config.toml\"")
+set_tests_properties("cli: init --force overwrites" PROPERTIES LABELS cli)

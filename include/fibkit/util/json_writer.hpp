@@ -43,6 +43,8 @@ public:
   /// A double where inf/NaN become the strings "Infinity", "-Infinity", "NaN"
   /// (pydantic's `ser_json_inf_nan="strings"`).
   JsonWriter& value_inf_nan_strings(double number);
+  /// A double where inf/NaN become null (pydantic's default `ser_json_inf_nan="null"`).
+  JsonWriter& value_inf_nan_null(double number);
   JsonWriter& null();
   /// Splices an already serialised JSON value (must be valid JSON, compact form).
   JsonWriter& raw(std::string_view json);
