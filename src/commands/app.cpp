@@ -17,7 +17,8 @@ constexpr const char* k_footer = R"(Exit codes: 0 ok, 1 checks failed or invalid
 4 no GPU or CUDA driver.
 Environment: FIB_DATASET_PATH (default dataset), FIB_CACHE_PATH (cache directory),
 NO_COLOR / CLICOLOR_FORCE (colour), FIBKIT_LOG (trace|debug|info|warn|error).
-Commands that need a GPU (build on a GPU with --arch auto, verify, bench) come in later releases.)";
+Needs a GPU: build --arch auto (pass --arch sm_90a or sm_100a without one); verify and bench
+come in later releases.)";
 
 // Levenshtein distance with adjacent transpositions counted as one edit.
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -82,7 +83,8 @@ int run_app(int argc, char** argv) {
   app.add_option("--color", color, "Colour output: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
-  std::vector<Command> commands{register_init(app), register_list(app), register_pack(app)};
+  std::vector<Command> commands{register_init(app), register_build(app), register_list(app),
+                                register_pack(app)};
 
   // CLI11 reports an unknown subcommand only as "A subcommand is required": name it instead.
   for (int i = 1; i < argc; ++i) {

@@ -398,6 +398,9 @@ SolutionConfig read_solution(const Reader& r, const toml::table& t, const std::s
   if (const toml::node* e = t.get("entry_point")) {
     s.build.entry_point = read_entry_point(r, *e, path + ".entry_point");
   }
+  for (std::string& d : s.build.include_dirs) {
+    d = (dir / d).lexically_normal().string();  // relative to the config file's directory
+  }
   if (const toml::node* src = t.get("sources")) {
     s.sources = r.strings(*src, path + ".sources");
     if (s.sources.empty()) {
@@ -605,7 +608,8 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// Source files of the solution, as (packed path, absolute path), in pattern order then sorted.
+} // namespace
+
 std::vector<std::pair<std::string, fs::path>> resolve_sources(const SolutionConfig& s) {
   std::vector<std::pair<std::string, fs::path>> files;
   std::error_code ec;
@@ -671,8 +675,6 @@ std::vector<std::pair<std::string, fs::path>> resolve_sources(const SolutionConf
   }
   return files;
 }
-
-} // namespace
 
 Solution pack_solution(const SolutionConfig& s) {
   if (s.build.entry_point.empty()) {

@@ -90,7 +90,7 @@ std::vector<fs::path> built_in_include_dirs() {
   return dirs;
 }
 
-bool is_directory(const fs::path& path) {
+bool directory_exists(const fs::path& path) {
   std::error_code ec;
   return fs::is_directory(path, ec);
 }
@@ -120,7 +120,7 @@ std::vector<fs::path> cuda_include_dirs() {
   std::vector<fs::path> dirs;
   for (const char* variable : {"CUDA_HOME", "CUDA_PATH"}) {
     const char* root = std::getenv(variable);
-    if (root != nullptr && *root != '\0' && is_directory(fs::path(root) / "include")) {
+    if (root != nullptr && *root != '\0' && directory_exists(fs::path(root) / "include")) {
       dirs.push_back(fs::path(root) / "include");
       break;
     }
@@ -130,7 +130,7 @@ std::vector<fs::path> cuda_include_dirs() {
   }
   if (!dirs.empty()) {
     const fs::path cccl = dirs.front() / "cccl";
-    if (is_directory(cccl) && std::find(dirs.begin(), dirs.end(), cccl) == dirs.end()) {
+    if (directory_exists(cccl) && std::find(dirs.begin(), dirs.end(), cccl) == dirs.end()) {
       dirs.push_back(cccl);
     }
   }
@@ -196,8 +196,8 @@ CompileOutput compile(const CompileInput& input) {
     }
   }
 
-  const nvrtcResult result = nvrtcCompileProgram(
-      program.get(), static_cast<int>(option_ptrs.size()), option_ptrs.data());
+  const nvrtcResult result =
+      nvrtcCompileProgram(program.get(), static_cast<int>(option_ptrs.size()), option_ptrs.data());
   CompileOutput output;
   output.log = program_log(program.get());
   if (result == NVRTC_ERROR_COMPILATION || result == NVRTC_ERROR_INVALID_OPTION) {

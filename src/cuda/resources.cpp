@@ -25,8 +25,8 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-/// The text after "ptxas info    :" / "ptxas         ." (ptxas pads the tag), or nullopt-like
-/// empty view with `found` false for other lines.
+/// Sets `body` to the text after "ptxas info    :" or "ptxas         ." (ptxas pads the tag);
+/// false for other lines.
 bool ptxas_body(std::string_view line, std::string_view& body) {
   if (!starts_with(line, "ptxas")) {
     return false;
@@ -64,14 +64,13 @@ std::vector<std::string> quoted(std::string_view text) {
 
 std::size_t parse_count(std::string_view text, std::string_view line) {
   if (text.empty() || text.size() > 18) {
-    throw Error("malformed number '" + std::string(text) + "' in ptxas line: " +
-                std::string(line));
+    throw Error("malformed number '" + std::string(text) + "' in ptxas line: " + std::string(line));
   }
   std::size_t value = 0;
   for (const char c : text) {
     if (c < '0' || c > '9') {
-      throw Error("malformed number '" + std::string(text) + "' in ptxas line: " +
-                  std::string(line));
+      throw Error("malformed number '" + std::string(text) +
+                  "' in ptxas line: " + std::string(line));
     }
     value = value * 10 + static_cast<std::size_t>(c - '0');
   }
@@ -185,7 +184,7 @@ std::map<std::string, std::size_t> cubin_section_sizes(std::string_view cubin) {
   constexpr std::size_t k_header_size = 64;
   constexpr std::size_t k_section_header_size = 64;
   if (cubin.size() < k_header_size || cubin.substr(0, 4) != "\x7f"
-                                                           "ELF") {
+                                                            "ELF") {
     throw Error("the cubin is not an ELF file");
   }
   if (cubin[4] != 2 || cubin[5] != 1) {
@@ -195,14 +194,11 @@ std::map<std::string, std::size_t> cubin_section_sizes(std::string_view cubin) {
   const auto entry_size = read_le<std::uint16_t>(cubin, 0x3a);
   const auto count = read_le<std::uint16_t>(cubin, 0x3c);
   const auto names_index = read_le<std::uint16_t>(cubin, 0x3e);
-  if (entry_size < k_section_header_size || names_index >= count ||
-      section_offset > cubin.size() ||
+  if (entry_size < k_section_header_size || names_index >= count || section_offset > cubin.size() ||
       (cubin.size() - section_offset) / entry_size < static_cast<std::size_t>(count)) {
     throw Error("the cubin's ELF section headers are malformed");
   }
-  auto header = [&](std::size_t index) {
-    return section_offset + index * entry_size;
-  };
+  auto header = [&](std::size_t index) { return section_offset + index * entry_size; };
   const auto names_offset = read_le<std::uint64_t>(cubin, header(names_index) + 24);
   const auto names_size = read_le<std::uint64_t>(cubin, header(names_index) + 32);
   if (names_offset > cubin.size() || names_size > cubin.size() - names_offset) {

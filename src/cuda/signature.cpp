@@ -90,8 +90,8 @@ std::size_t matching_close(std::string_view text, std::size_t open) {
 }
 
 bool is_qualifier(std::string_view word) {
-  return word == "const" || word == "volatile" || word == "__restrict" ||
-         word == "__restrict__" || word == "restrict";
+  return word == "const" || word == "volatile" || word == "__restrict" || word == "__restrict__" ||
+         word == "restrict";
 }
 
 struct Qualifiers {
@@ -245,48 +245,17 @@ std::string canonical_name(const std::string& name) {
 /// Size by value of the canonical type `base`, 0 when unknown.
 std::size_t known_size(std::string_view base) {
   static const std::vector<std::pair<std::string_view, std::size_t>> sizes{
-      {"bool", 1},
-      {"char", 1},
-      {"signed char", 1},
-      {"unsigned char", 1},
-      {"short", 2},
-      {"unsigned short", 2},
-      {"int", 4},
-      {"unsigned int", 4},
-      {"long", 8},
-      {"unsigned long", 8},
-      {"long long", 8},
-      {"unsigned long long", 8},
-      {"float", 4},
-      {"double", 8},
-      {"__half", 2},
-      {"__nv_bfloat16", 2},
-      {"__nv_fp8_e4m3", 1},
-      {"__nv_fp8_e5m2", 1},
-      {"__nv_fp8_e8m0", 1},
-      {"__nv_fp4x2_e2m1", 1},
-      {"__half2", 4},
-      {"__nv_bfloat162", 4},
-      {"char2", 2},
-      {"uchar2", 2},
-      {"char4", 4},
-      {"uchar4", 4},
-      {"short2", 4},
-      {"ushort2", 4},
-      {"short4", 8},
-      {"ushort4", 8},
-      {"int2", 8},
-      {"uint2", 8},
-      {"int3", 12},
-      {"uint3", 12},
-      {"int4", 16},
-      {"uint4", 16},
-      {"float2", 8},
-      {"float3", 12},
-      {"float4", 16},
-      {"double2", 16},
-      {"longlong2", 16},
-      {"ulonglong2", 16},
+      {"bool", 1},          {"char", 1},           {"signed char", 1},   {"unsigned char", 1},
+      {"short", 2},         {"unsigned short", 2}, {"int", 4},           {"unsigned int", 4},
+      {"long", 8},          {"unsigned long", 8},  {"long long", 8},     {"unsigned long long", 8},
+      {"float", 4},         {"double", 8},         {"__half", 2},        {"__nv_bfloat16", 2},
+      {"__nv_fp8_e4m3", 1}, {"__nv_fp8_e5m2", 1},  {"__nv_fp8_e8m0", 1}, {"__nv_fp4x2_e2m1", 1},
+      {"__half2", 4},       {"__nv_bfloat162", 4}, {"char2", 2},         {"uchar2", 2},
+      {"char4", 4},         {"uchar4", 4},         {"short2", 4},        {"ushort2", 4},
+      {"short4", 8},        {"ushort4", 8},        {"int2", 8},          {"uint2", 8},
+      {"int3", 12},         {"uint3", 12},         {"int4", 16},         {"uint4", 16},
+      {"float2", 8},        {"float3", 12},        {"float4", 16},       {"double2", 16},
+      {"longlong2", 16},    {"ulonglong2", 16},
   };
   for (const auto& [name, size] : sizes) {
     if (name == base) {
@@ -321,8 +290,8 @@ ParamType parse_param(std::string type) {
     param.is_pointer = true;
     param.is_const_pointee = q.is_const;
     if (param.base.back() == '*') {
-      param.text = param.base + (q.is_const ? " const" : "") + (q.is_volatile ? " volatile" : "") +
-                   "*";
+      param.text =
+          param.base + (q.is_const ? " const" : "") + (q.is_volatile ? " volatile" : "") + "*";
     } else {
       param.text = std::string(q.is_const ? "const " : "") + (q.is_volatile ? "volatile " : "") +
                    param.base + "*";
@@ -530,9 +499,9 @@ bool type_matches_scalar(const ParamType& param, core::DType dtype) {
 }
 
 bool type_matches_axis(const ParamType& param) {
-  return !param.is_pointer && is_one_of(param.base, {"int", "unsigned int", "long long",
-                                                     "unsigned long long", "long",
-                                                     "unsigned long"});
+  return !param.is_pointer &&
+         is_one_of(param.base, {"int", "unsigned int", "long long", "unsigned long long", "long",
+                                "unsigned long"});
 }
 
 bool type_matches_literal(const ParamType& param, std::string_view literal_type) {

@@ -28,7 +28,7 @@ struct BuildConfig {
   std::vector<std::string> arch;          ///< e.g. {"sm_90a", "sm_100a"} or {"auto"}; empty = auto
   std::vector<std::string> options;       ///< extra NVRTC options
   std::vector<std::pair<std::string, std::string>> defines;  ///< -DNAME=VALUE, in order
-  std::vector<std::string> include_dirs;  ///< relative to the config file's directory
+  std::vector<std::string> include_dirs;  ///< absolute after loading (written relative to the config)
 };
 
 /// A scratch buffer the launch plan passes to kernels.
@@ -102,6 +102,13 @@ std::filesystem::path find_config(const std::filesystem::path& start);
 /// expressions exist, literal types, workspace names unique, every output written by some
 /// launch. Throws fibkit::Error naming the config line.
 void check_launch_plan(const SolutionConfig& solution, const Definition& definition);
+
+/// The source files of `solution` as (packed path relative to source_dir, absolute path): the
+/// `sources` patterns in order (each sorted), or the default set of source_dir's top-level
+/// .cu/.cuh/.h/.hpp/.cpp/.cc/.cxx/.c/.py files. Throws fibkit::Error for a missing file or a
+/// pattern that matches nothing.
+std::vector<std::pair<std::string, std::filesystem::path>> resolve_sources(
+    const SolutionConfig& solution);
 
 /// Packs `solution` into the official Solution: reads its source files (the default set is the
 /// top-level .cu/.cuh/.h/.hpp/.cpp/.cc/.cxx/.c/.py files of source_dir), validates it like the

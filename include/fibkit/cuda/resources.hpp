@@ -22,10 +22,10 @@ namespace fibkit::cuda {
 
 /// The resources of one entry function (kernel) for one architecture.
 struct KernelResources {
-  std::string kernel;  ///< lowered name, as for cuModuleGetFunction
-  std::string arch;    ///< "sm_90a", as ptxas names it
-  int registers = 0;   ///< per thread
-  int barriers = 0;    ///< named barriers used
+  std::string kernel;           ///< lowered name, as for cuModuleGetFunction
+  std::string arch;             ///< "sm_90a", as ptxas names it
+  int registers = 0;            ///< per thread
+  int barriers = 0;             ///< named barriers used
   std::size_t static_smem = 0;  ///< bytes of __shared__ arrays; dynamic shared memory comes on top
   std::size_t local_bytes = 0;  ///< the stack frame per thread (local arrays, spills, calls)
   std::size_t spill_stores = 0; ///< bytes
@@ -68,9 +68,9 @@ int max_threads_per_block(int registers, int arch_major);
 /// The most shared memory one block may use, static plus dynamic, after opting in
 /// (cudaFuncAttributeMaxDynamicSharedMemorySize; without opting in dynamic memory is limited to
 /// 48 KiB minus the static): the SM's shared memory minus the 1 KiB the driver reserves per
-/// block from sm_80 on. sm_70, sm_72 96 KiB (98304); sm_75 64 KiB (65536); sm_80, sm_87 163 KiB (166912); sm_86, sm_88,
-/// sm_89, sm_120, sm_121 99 KiB (101376); sm_90, sm_100, sm_103, sm_110 227 KiB (232448).
-/// The `a`/`f` suffix does not change it. Throws fibkit::Error for another `arch`.
+/// block from sm_80 on. sm_70, sm_72 96 KiB (98304); sm_75 64 KiB (65536); sm_80, sm_87 163 KiB
+/// (166912); sm_86, sm_88, sm_89, sm_120, sm_121 99 KiB (101376); sm_90, sm_100, sm_103, sm_110 227
+/// KiB (232448). The `a`/`f` suffix does not change it. Throws fibkit::Error for another `arch`.
 std::size_t max_dynamic_smem(const std::string& arch);
 
 } // namespace fibkit::cuda
