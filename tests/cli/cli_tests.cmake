@@ -101,3 +101,31 @@ fibkit_cli_test("init needs --track" 2 "" "--track" ARGS init)
 add_test(NAME "cli: init --force overwrites"
          COMMAND sh -c "d='${CMAKE_CURRENT_BINARY_DIR}/init_force' && rm -rf \"$d\" && '$<TARGET_FILE:fibkit>' init --track fused_moe \"$d\" && echo changed > \"$d/config.toml\" && '$<TARGET_FILE:fibkit>' init --force --track fused_moe \"$d\" && grep -q moe_fp8 \"$d/config.toml\"")
 set_tests_properties("cli: init --force overwrites" PROPERTIES LABELS cli)
+
+# build (tier nvrtc: needs the CUDA toolkit, no GPU): every starter project compiles for Hopper
+# and Blackwell with no warning, its table is printed, and --json parses.
+foreach(track fused_moe sparse_attention gated_delta_net)
+  set(dir ${CMAKE_CURRENT_BINARY_DIR}/build_${track})
+  add_test(NAME "nvrtc: init --track ${track} && build for sm_90a and sm_100a, no warnings"
+           COMMAND sh -c "rm -rf '${dir}' && '$<TARGET_FILE:fibkit>' -q init --track ${track} '${dir}' && cd '${dir}' && FIB_CACHE_PATH='${dir}/cache' '$<TARGET_FILE:fibkit>' build --arch sm_90a --arch sm_100a > out.txt 2> err.txt; rc=$?; cat out.txt err.txt; test $rc = 0 && ! grep -q warning err.txt && grep -q 'max threads' out.txt && grep -q sm_100a out.txt && FIB_CACHE_PATH='${dir}/cache' '$<TARGET_FILE:fibkit>' build --json --arch sm_90a > build.json && python3 -c 'import json,sys; d=json.load(open(\"build.json\")); assert d[\"builds\"] and all(p[\"cached\"] for b in d[\"builds\"] for p in b[\"programs\"])'")
+  set_tests_properties("nvrtc: init --track ${track} && build for sm_90a and sm_100a, no warnings"
+                       PROPERTIES LABELS nvrtc)
+endforeach()
+fibkit_cli_test("build --arch auto without a GPU exits 4 and says to pass --arch" 4 ""
+                "--arch auto needs a GPU: .*pass --arch sm_90a"
+                ENV FIB_CACHE_PATH=${CMAKE_CURRENT_BINARY_DIR}/cache_auto
+                ARGS build --arch auto --solution fibkit-simple-gdn-decode)
+fibkit_cli_test("build reports a compile error at file:line" 1 ""
+                "kernels/bad/bad.cu\\(4\\): error"
+                WORKDIR ${FIBKIT_CLI_DATA}/compile_error
+                ENV FIB_CACHE_PATH=${CMAKE_CURRENT_BINARY_DIR}/cache_err
+                ARGS build --arch sm_90a --no-cache)
+fibkit_cli_test("build reports a signature mismatch" 1 ""
+                "config.toml:9: launch 0 \\(k\\): parameter 1 \\(float\\*\\) does not fit argument \"output\": output \"output\" of gdn_decode_qk4_v8_d128_k_last is bfloat16"
+                WORKDIR ${FIBKIT_CLI_DATA}/signature_mismatch
+                ENV FIB_CACHE_PATH=${CMAKE_CURRENT_BINARY_DIR}/cache_sig
+                ARGS build --arch sm_90a)
+fibkit_cli_test("build --clear-cache" 0 "" "cleared the compile cache"
+                ENV FIB_CACHE_PATH=${CMAKE_CURRENT_BINARY_DIR}/cache_clear ARGS build --clear-cache)
+set_tests_properties("cli: build reports a compile error at file:line"
+                     "cli: build reports a signature mismatch" PROPERTIES LABELS nvrtc)
