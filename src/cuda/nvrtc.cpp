@@ -106,9 +106,6 @@ template <typename F> struct sizes_of;
 template <typename... A> struct sizes_of<void(A...)> {
   using type = sizes<sizeof(A)...>;
 };
-template <typename... A> struct sizes_of<void(A...) noexcept> {
-  using type = sizes<sizeof(A)...>;
-};
 template <typename F, typename S = typename sizes_of<F>::type>
 __global__ void probe(sig<F>*, S*) {}
 } // namespace fibkit_probe
