@@ -1,5 +1,6 @@
 // fibkit list: the definitions of a TraceSet, their axes, workload counts and blob presence.
 #include "fibkit/commands/app.hpp"
+#include "fibkit/core/blobs.hpp"
 #include "fibkit/core/dataset.hpp"
 #include "fibkit/util/json_writer.hpp"
 
@@ -21,31 +22,6 @@ struct ListOptions {
   bool json = false;
 };
 
-struct BlobCount {
-  std::size_t referenced = 0;
-  std::vector<std::string> missing;
-};
-
-BlobCount count_blobs(const core::Dataset& ds, const std::vector<core::Trace>& workloads) {
-  std::set<std::string> paths;
-  for (const core::Trace& t : workloads) {
-    for (const auto& [name, spec] : t.workload.inputs) {
-      if (spec.kind == core::InputSpec::Kind::safetensors) {
-        paths.insert(spec.path);
-      }
-    }
-  }
-  BlobCount count;
-  count.referenced = paths.size();
-  for (const std::string& p : paths) {
-    std::error_code ec;
-    if (ds.embedded || !std::filesystem::is_regular_file(ds.set.blob_path(p), ec)) {
-      count.missing.push_back(p);
-    }
-  }
-  return count;
-}
-
 ExitCode run_list(const ListOptions& opt, const Context& ctx) {
   const core::Dataset ds = core::load_dataset(opt.dataset);
   for (const auto& [def_name, traces] : ds.set.workloads) {
@@ -53,6 +29,7 @@ ExitCode run_list(const ListOptions& opt, const Context& ctx) {
       spdlog::warn("{} workloads name the unknown definition \"{}\"", traces.size(), def_name);
     }
   }
+  std::size_t invalid = 0;
   if (opt.json) {
     util::JsonWriter out(2);
     out.begin_object().key("schema_version").value(1);
@@ -60,7 +37,7 @@ ExitCode run_list(const ListOptions& opt, const Context& ctx) {
     out.key("definitions").begin_array();
     for (const core::Definition& d : ds.set.definitions) {
       const auto& workloads = ds.set.workloads_of(d.name);
-      const BlobCount blobs = count_blobs(ds, workloads);
+      const core::BlobReport blobs = core::check_blobs(ds.set, d, ds.embedded);
       out.begin_object().key("name").value(d.name).key("op_type").value(d.op_type);
       out.key("axes").begin_array();
       for (const core::Axis& a : d.axes) {
@@ -79,11 +56,16 @@ ExitCode run_list(const ListOptions& opt, const Context& ctx) {
       for (const std::string& m : blobs.missing) {
         out.value(m);
       }
+      out.end_array().key("invalid").begin_array();
+      for (const std::string& m : blobs.invalid) {
+        out.value(m);
+      }
       out.end_array().end_object().end_object();
+      invalid += blobs.invalid.size();
     }
     out.end_array().end_object();
     fmt::print("{}\n", out.str());
-    return ExitCode::ok;
+    return invalid ? ExitCode::failed : ExitCode::ok;
   }
 
   const bool color = ctx.color_stdout;
@@ -92,7 +74,7 @@ ExitCode run_list(const ListOptions& opt, const Context& ctx) {
                                   util::Style::bold, color));
   for (const core::Definition& d : ds.set.definitions) {
     const auto& workloads = ds.set.workloads_of(d.name);
-    const BlobCount blobs = count_blobs(ds, workloads);
+    const core::BlobReport blobs = core::check_blobs(ds.set, d, ds.embedded);
     std::string var_axes;
     std::string const_axes;
     for (const core::Axis& a : d.axes) {
@@ -114,6 +96,15 @@ ExitCode run_list(const ListOptions& opt, const Context& ctx) {
                  util::styled(text, blobs.missing.empty() ? util::Style::green : util::Style::yellow,
                               color));
     }
+    for (const std::string& m : blobs.invalid) {
+      fmt::print("  {} {}\n", util::styled("invalid:", util::Style::red, color), m);
+    }
+    invalid += blobs.invalid.size();
+  }
+  if (invalid) {
+    spdlog::error("{} invalid blob tensor(s): the official loader would refuse these workloads",
+                  invalid);
+    return ExitCode::failed;
   }
   return ExitCode::ok;
 }

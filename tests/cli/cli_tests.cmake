@@ -129,3 +129,12 @@ fibkit_cli_test("build --clear-cache" 0 "" "cleared the compile cache"
                 ENV FIB_CACHE_PATH=${CMAKE_CURRENT_BINARY_DIR}/cache_clear ARGS build --clear-cache)
 set_tests_properties("cli: build reports a compile error at file:line"
                      "cli: build reports a signature mismatch" PROPERTIES LABELS nvrtc)
+
+# list validates the blobs that are present, like the official loader would.
+set(BAD ${FIBKIT_CLI_DATA}/bad_blobs)
+fibkit_cli_test("list: truncated safetensors" 1 "truncated.safetensors: tensor \"x\": data_offsets \\[0, 48\\] run past the end of the 38-byte buffer" "invalid blob" ARGS list --dataset ${BAD})
+fibkit_cli_test("list: overlapping safetensors" 1 "overlap.safetensors: tensors \"x\" and \"z\" overlap" "" ARGS list --dataset ${BAD})
+fibkit_cli_test("list: blob dtype differs from the definition" 1 "wrong_dtype.safetensors: tensor \"x\" is F16 \\[3, 4\\], the definition needs float32 \\[3, 4\\] \\(workload w2, input \"x\"\\)" "" ARGS list --dataset ${BAD})
+fibkit_cli_test("list: blob shape differs from the workload" 1 "wrong_shape.safetensors: tensor \"x\" is F32 \\[4, 3\\], the definition needs float32 \\[3, 4\\]" "" ARGS list --dataset ${BAD})
+fibkit_cli_test("list: blob without the tensor key" 1 "no_key.safetensors: no tensor \"x\" \\(workload w4" "" ARGS list --dataset ${BAD})
+fibkit_cli_test("list --json reports invalid blobs" 1 "\"invalid\": \\[" "" ARGS list --json --dataset ${BAD})
