@@ -34,7 +34,7 @@ double median(std::vector<double> v) {
 
 struct Timing {
   double wall = 0.0;
-  std::map<std::string, double> nvrtc;  // per program "solution:source"
+  std::map<std::string, double> nvrtc; // per program "solution:source"
   bool all_cached = true;
 };
 
@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
       for (int r = 0; r < repeat; ++r) {
         const fs::path cache_dir = root / fmt::format("cache-{}-{}-{}", track.name, arch, r);
         util::DiskCache cache(cache_dir);
-        const Timing c = build_project(project, arch, cache);  // empty cache: NVRTC runs
-        const Timing w = build_project(project, arch, cache);  // same cache: no NVRTC call
+        const Timing c = build_project(project, arch, cache); // empty cache: NVRTC runs
+        const Timing w = build_project(project, arch, cache); // same cache: no NVRTC call
         ok = ok && !c.all_cached && w.all_cached;
         cold.push_back(c.wall);
         warm.push_back(w.wall);

@@ -37,8 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     core::write_definition(out, d);
     return out.take();
   });
-  round_trip(text, core::parse_solution, [](const core::Solution& s) { return core::solution_to_json(s); });
-  round_trip(text, core::parse_trace, [](const core::Trace& t) { return core::trace_to_json_line(t); });
+  round_trip(text, core::parse_solution,
+             [](const core::Solution& s) { return core::solution_to_json(s); });
+  round_trip(text, core::parse_trace,
+             [](const core::Trace& t) { return core::trace_to_json_line(t); });
   try {
     core::parse_trace_lines(text, "fuzz.jsonl", true);
   } catch (const Error&) {

@@ -2,4 +2,6 @@
 // hands argv to the command table.
 #include "fibkit/commands/app.hpp"
 
-int main(int argc, char** argv) { return fibkit::commands::run_app(argc, argv); }
+int main(int argc, char** argv) {
+  return fibkit::commands::run_app(argc, argv);
+}

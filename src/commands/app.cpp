@@ -13,7 +13,8 @@ namespace fibkit::commands {
 
 namespace {
 
-constexpr const char* k_footer = R"(Exit codes: 0 ok, 1 checks failed or invalid input, 2 usage error, 3 internal error,
+constexpr const char* k_footer =
+    R"(Exit codes: 0 ok, 1 checks failed or invalid input, 2 usage error, 3 internal error,
 4 no GPU or CUDA driver.
 Environment: FIB_DATASET_PATH (default dataset), FIB_CACHE_PATH (cache directory),
 NO_COLOR / CLICOLOR_FORCE (colour), FIBKIT_LOG (trace|debug|info|warn|error).
@@ -31,7 +32,8 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   }
   for (std::size_t i = 1; i <= a.size(); ++i) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      d[i][j] =
+          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
         d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
@@ -140,8 +142,8 @@ int run_app(int argc, char** argv) {
   setup_logging(verbosity, quiet, ctx.color_stderr);
 
   const auto report = [&](std::string_view message) {
-    fmt::print(stderr, "{} {}\n", util::styled("fibkit: error:", util::Style::red, ctx.color_stderr),
-               message);
+    fmt::print(stderr, "{} {}\n",
+               util::styled("fibkit: error:", util::Style::red, ctx.color_stderr), message);
   };
   try {
     for (const Command& c : commands) {

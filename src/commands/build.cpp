@@ -1,11 +1,11 @@
 // fibkit build: NVRTC-compile the project's kernels (cached), check every launch against the
 // kernels' signatures and the definition, and print the kernels' resource use.
+#include "fibkit/engine/build.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/config.hpp"
 #include "fibkit/core/dataset.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
-#include "fibkit/engine/build.hpp"
 #include "fibkit/util/json_writer.hpp"
 
 #include <CLI/CLI.hpp>
@@ -44,7 +44,9 @@ core::ProjectConfig load_project(const std::string& flag) {
   return core::load_config(found);
 }
 
-std::string bytes_text(std::size_t n) { return fmt::format("{} B", n); }
+std::string bytes_text(std::size_t n) {
+  return fmt::format("{} B", n);
+}
 
 std::string dims_text(const std::vector<core::Expr>& dims) {
   std::string out;
@@ -61,13 +63,12 @@ void print_table(const core::SolutionConfig& s, const engine::SolutionBuild& b, 
     cached += p.cached;
     nvrtc += p.cached ? 0.0 : p.seconds;
   }
-  fmt::print("{}  {}  {}  {} program{}, {}\n",
-             util::styled(s.name, util::Style::bold, color), s.definition,
-             util::styled(b.arch, util::Style::cyan, color), b.programs.size(),
+  fmt::print("{}  {}  {}  {} program{}, {}\n", util::styled(s.name, util::Style::bold, color),
+             s.definition, util::styled(b.arch, util::Style::cyan, color), b.programs.size(),
              b.programs.size() == 1 ? "" : "s",
-             cached == b.programs.size()
-                 ? util::styled("cached", util::Style::green, color)
-                 : fmt::format("NVRTC {:.2f} s ({} of {} cached)", nvrtc, cached, b.programs.size()));
+             cached == b.programs.size() ? util::styled("cached", util::Style::green, color)
+                                         : fmt::format("NVRTC {:.2f} s ({} of {} cached)", nvrtc,
+                                                       cached, b.programs.size()));
   std::size_t width = 6;
   for (const engine::KernelBuild& k : b.kernels) {
     width = std::max(width, k.expression.size());
@@ -173,9 +174,9 @@ ExitCode run_build(const BuildOptions& opt, const Context& ctx) {
       if (const core::Definition* def = ds.set.find_definition(s->definition)) {
         engine::check_build(*s, *def, b);
       } else {
-        b.warnings.push_back(fmt::format(
-            "{}: definition \"{}\" is not in the dataset ({}): launches not checked", s->where,
-            s->definition, ds.label));
+        b.warnings.push_back(
+            fmt::format("{}: definition \"{}\" is not in the dataset ({}): launches not checked",
+                        s->where, s->definition, ds.label));
       }
       for (const std::string& w : b.warnings) {
         spdlog::warn("{}", w);

@@ -41,7 +41,8 @@ ExitCode run_list(const ListOptions& opt, const Context& ctx) {
       out.begin_object().key("name").value(d.name).key("op_type").value(d.op_type);
       out.key("axes").begin_array();
       for (const core::Axis& a : d.axes) {
-        out.begin_object().key("name").value(a.name).key("type").value(a.is_const ? "const" : "var");
+        out.begin_object().key("name").value(a.name).key("type").value(a.is_const ? "const"
+                                                                                  : "var");
         if (a.is_const) {
           out.key("value").value(a.value);
         }
@@ -90,10 +91,11 @@ ExitCode run_list(const ListOptions& opt, const Context& ctx) {
       fmt::print("  blobs:      none referenced\n");
     } else {
       const std::size_t present = blobs.referenced - blobs.missing.size();
-      const std::string text = fmt::format("{} referenced, {} present, {} missing", blobs.referenced,
-                                           present, blobs.missing.size());
+      const std::string text = fmt::format("{} referenced, {} present, {} missing",
+                                           blobs.referenced, present, blobs.missing.size());
       fmt::print("  blobs:      {}\n",
-                 util::styled(text, blobs.missing.empty() ? util::Style::green : util::Style::yellow,
+                 util::styled(text,
+                              blobs.missing.empty() ? util::Style::green : util::Style::yellow,
                               color));
     }
     for (const std::string& m : blobs.invalid) {
@@ -114,7 +116,8 @@ ExitCode run_list(const ListOptions& opt, const Context& ctx) {
 Command register_list(CLI::App& app) {
   auto opt = std::make_shared<ListOptions>();
   CLI::App* sub = app.add_subcommand(
-      "list", "List the definitions of a TraceSet: op_type, axes, workloads, blobs present/missing");
+      "list",
+      "List the definitions of a TraceSet: op_type, axes, workloads, blobs present/missing");
   sub->add_option("--dataset", opt->dataset,
                   "TraceSet directory (default: $FIB_DATASET_PATH, else the embedded examples)");
   sub->add_flag("--json", opt->json, "Print one JSON document on stdout");

@@ -76,7 +76,7 @@ ExitCode run_pack(const PackOptions& opt, const Context&) {
       files.emplace_back(target, core::solution_to_json(pack_checked(s, ds)));
     }
     if (files.empty()) {
-      project.select(opt.solution);  // throws the "no solution named" error
+      project.select(opt.solution); // throws the "no solution named" error
     }
     for (const auto& [path, text] : files) {
       if (!opt.dry_run) {
@@ -106,7 +106,8 @@ ExitCode run_pack(const PackOptions& opt, const Context&) {
 Command register_pack(CLI::App& app) {
   auto opt = std::make_shared<PackOptions>();
   CLI::App* sub = app.add_subcommand(
-      "pack", "Write the official solution.json (stdout, -o FILE, or --out-dir DIR per definition)");
+      "pack",
+      "Write the official solution.json (stdout, -o FILE, or --out-dir DIR per definition)");
   sub->add_option("-c,--config", opt->config,
                   "Project config (default: config.toml here or in a parent directory)");
   sub->add_option("-s,--solution", opt->solution, "The solution to pack, by name");

@@ -54,8 +54,8 @@ BlobReport check_blobs(const TraceSet& set, const Definition& def, bool embedded
       const std::string shown = file.string();
       const TensorSpec* input = def.find_input(name);
       if (!input) {
-        report.invalid.push_back(fmt::format("{}: \"{}\" is not an input of {} {}", shown,
-                                             name, def.name, context));
+        report.invalid.push_back(
+            fmt::format("{}: \"{}\" is not an input of {} {}", shown, name, def.name, context));
         continue;
       }
       const util::TensorInfo* tensor = it->second->find(spec.tensor_key);
@@ -75,9 +75,9 @@ BlobReport check_blobs(const TraceSet& set, const Definition& def, bool embedded
       const auto want = util::st_dtype_from_definition(dtype_name(input->dtype));
       if (!want || *want != tensor->dtype || actual != expected) {
         report.invalid.push_back(fmt::format(
-            "{}: tensor \"{}\" is {} [{}], the definition needs {} [{}] {}", shown,
-            spec.tensor_key, util::st_dtype_name(tensor->dtype), fmt::join(actual, ", "),
-            dtype_name(input->dtype), fmt::join(expected, ", "), context));
+            "{}: tensor \"{}\" is {} [{}], the definition needs {} [{}] {}", shown, spec.tensor_key,
+            util::st_dtype_name(tensor->dtype), fmt::join(actual, ", "), dtype_name(input->dtype),
+            fmt::join(expected, ", "), context));
       }
     }
   }

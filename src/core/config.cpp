@@ -41,16 +41,26 @@ public:
 
   static std::string_view type_name(const toml::node& node) {
     switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
     }
   }
 
@@ -156,9 +166,16 @@ private:
   std::string m_file;
 };
 
-const std::vector<std::string_view> k_build_keys{
-    "language", "entry_point", "destination_passing_style", "target_hardware", "dependencies",
-    "binding",  "arch",        "options",                   "defines",         "include_dirs"};
+const std::vector<std::string_view> k_build_keys{"language",
+                                                 "entry_point",
+                                                 "destination_passing_style",
+                                                 "target_hardware",
+                                                 "dependencies",
+                                                 "binding",
+                                                 "arch",
+                                                 "options",
+                                                 "defines",
+                                                 "include_dirs"};
 
 // "<file>::<function>", with "::" exactly once as the official BuildSpec requires.
 std::string read_entry_point(const Reader& r, const toml::node& node, const std::string& path) {
@@ -184,9 +201,10 @@ void read_build(const Reader& r, const toml::table& t, const std::string& path, 
       b.language = r.string(node, p);
       static const std::set<std::string> languages{"python", "triton", "cpp", "cuda", "tilelang"};
       if (!languages.count(b.language)) {
-        r.fail(node, p,
-               fmt::format("unknown language \"{}\" (expected cuda, cpp, triton, python or tilelang)",
-                           b.language));
+        r.fail(
+            node, p,
+            fmt::format("unknown language \"{}\" (expected cuda, cpp, triton, python or tilelang)",
+                        b.language));
       }
     } else if (k == "entry_point") {
       b.entry_point = read_entry_point(r, node, p);
@@ -202,13 +220,17 @@ void read_build(const Reader& r, const toml::table& t, const std::string& path, 
     } else if (k == "binding") {
       b.binding = r.string(node, p);
       if (*b.binding != "tvm-ffi" && *b.binding != "torch") {
-        r.fail(node, p, fmt::format("unknown binding \"{}\" (expected tvm-ffi or torch)", *b.binding));
+        r.fail(node, p,
+               fmt::format("unknown binding \"{}\" (expected tvm-ffi or torch)", *b.binding));
       }
     } else if (k == "arch") {
       b.arch = r.strings(node, p);
       for (const std::string& a : b.arch) {
         if (a != "auto" && (a.rfind("sm_", 0) != 0 || a.size() < 5)) {
-          r.fail(node, p, fmt::format("\"{}\" is not an arch (expected e.g. \"sm_90a\", \"sm_100a\" or \"auto\")", a));
+          r.fail(
+              node, p,
+              fmt::format(
+                  "\"{}\" is not an arch (expected e.g. \"sm_90a\", \"sm_100a\" or \"auto\")", a));
         }
       }
     } else if (k == "options") {
@@ -230,8 +252,9 @@ void read_build(const Reader& r, const toml::table& t, const std::string& path, 
         } else if (dv.is_boolean()) {
           value = dv.as_boolean()->get() ? "1" : "0";
         } else {
-          r.fail(dv, dp, fmt::format("expected a string, integer or boolean, got {}",
-                                     Reader::type_name(dv)));
+          r.fail(
+              dv, dp,
+              fmt::format("expected a string, integer or boolean, got {}", Reader::type_name(dv)));
         }
         b.defines.emplace_back(std::string(dk.str()), value);
       }
@@ -285,8 +308,9 @@ LaunchArg read_arg(const Reader& r, const toml::node& node, const std::string& p
     arg.kind = LaunchArg::Kind::name;
     arg.name = arg.text;
     if (!is_valid_name(arg.name)) {
-      r.fail(node, path,
-             fmt::format("\"{}\" is neither a name nor a typed literal like \"int32:4\"", arg.text));
+      r.fail(
+          node, path,
+          fmt::format("\"{}\" is neither a name nor a typed literal like \"int32:4\"", arg.text));
     }
     return arg;
   }
@@ -399,7 +423,7 @@ SolutionConfig read_solution(const Reader& r, const toml::table& t, const std::s
     s.build.entry_point = read_entry_point(r, *e, path + ".entry_point");
   }
   for (std::string& d : s.build.include_dirs) {
-    d = (dir / d).lexically_normal().string();  // relative to the config file's directory
+    d = (dir / d).lexically_normal().string(); // relative to the config file's directory
   }
   if (const toml::node* src = t.get("sources")) {
     s.sources = r.strings(*src, path + ".sources");
@@ -481,9 +505,8 @@ ProjectConfig parse_config(std::string_view text, const std::string& display_nam
 ProjectConfig load_config(const fs::path& path) {
   std::error_code ec;
   const fs::path abs = fs::absolute(path, ec).lexically_normal();
-  ProjectConfig config =
-      parse_config(util::read_file(abs), util::display_path(abs, fs::current_path(ec)),
-                   abs.parent_path());
+  ProjectConfig config = parse_config(
+      util::read_file(abs), util::display_path(abs, fs::current_path(ec)), abs.parent_path());
   config.file = abs;
   return config;
 }
@@ -577,16 +600,21 @@ namespace {
 
 bool is_packable(const fs::path& p) {
   static const std::set<std::string> suffixes{".py", ".cu",  ".cuh", ".cpp", ".c",
-                                               ".h",  ".hpp", ".cc",  ".cxx"};
+                                              ".h",  ".hpp", ".cc",  ".cxx"};
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return suffixes.count(ext) > 0;
 }
 
 bool valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xe  ? 3
+                    : (c >> 3) == 0x1e ? 4
+                                       : 0;
     if (n == 0 || i + n > s.size()) {
       return false;
     }

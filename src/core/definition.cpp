@@ -156,7 +156,7 @@ std::string check_python_expression(std::string_view expr) {
   static const std::vector<std::string_view> ops{
       "**", "//", "<<", ">>", "<=", ">=", "==", "!=", ":=", "+", "-", "*", "/",
       "%",  "@",  "&",  "|",  "^",  "<",  ">",  "~",  ",",  ":", ".", "=", ";"};
-  bool need_operand = true;  // at the start
+  bool need_operand = true; // at the start
   std::string last;
   for (std::size_t i = 0; i < expr.size();) {
     const char c = expr[i];
@@ -181,9 +181,9 @@ std::string check_python_expression(std::string_view expr) {
         j = expr.find(c, i + 1);
         j = j == std::string_view::npos ? expr.size() : j + 1;
       } else {
-        while (j < expr.size() && (std::isalnum(static_cast<unsigned char>(expr[j])) ||
-                                   expr[j] == '_' || expr[j] == '.' ||
-                                   static_cast<unsigned char>(expr[j]) >= 0x80)) {
+        while (j < expr.size() &&
+               (std::isalnum(static_cast<unsigned char>(expr[j])) || expr[j] == '_' ||
+                expr[j] == '.' || static_cast<unsigned char>(expr[j]) >= 0x80)) {
           ++j;
         }
       }

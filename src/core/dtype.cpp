@@ -47,12 +47,16 @@ std::string_view dtype_names() {
 std::size_t dtype_size(DType dtype) {
   switch (dtype) {
   case DType::float32:
-  case DType::int32: return 4;
+  case DType::int32:
+    return 4;
   case DType::float16:
   case DType::bfloat16:
-  case DType::int16: return 2;
-  case DType::int64: return 8;
-  default: return 1;
+  case DType::int16:
+    return 2;
+  case DType::int64:
+    return 8;
+  default:
+    return 1;
   }
 }
 

@@ -39,7 +39,9 @@ bool has_parent_component(const std::string& path) {
 }
 } // namespace
 
-std::string Solution::entry_file() const { return spec.entry_point.substr(0, spec.entry_point.find("::")); }
+std::string Solution::entry_file() const {
+  return spec.entry_point.substr(0, spec.entry_point.find("::"));
+}
 
 std::string Solution::entry_symbol() const {
   const auto pos = spec.entry_point.rfind("::");
@@ -68,8 +70,9 @@ std::string validate_solution(const Solution& s) {
     return "$.spec.entry_point: must be a non-empty string";
   }
   if (count_occurrences(s.spec.entry_point, "::") != 1) {
-    return fmt::format("$.spec.entry_point: \"{}\" must have the form \"<file_path>::<function_name>\"",
-                       s.spec.entry_point);
+    return fmt::format(
+        "$.spec.entry_point: \"{}\" must have the form \"<file_path>::<function_name>\"",
+        s.spec.entry_point);
   }
   for (std::size_t i = 0; i < s.spec.dependencies.size(); ++i) {
     if (s.spec.dependencies[i].empty()) {

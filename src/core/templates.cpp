@@ -18,8 +18,7 @@ solution.json
 
 std::vector<ProjectFile> starter_project(std::string_view track) {
   if (!find_track(track)) {
-    throw UsageError(
-        fmt::format("unknown track \"{}\" (valid tracks: {})", track, track_names()));
+    throw UsageError(fmt::format("unknown track \"{}\" (valid tracks: {})", track, track_names()));
   }
   const std::string prefix = fmt::format("kernels/{}/", track);
   std::vector<ProjectFile> files;

@@ -87,7 +87,9 @@ double parse_float(const util::JsonValue& json) {
     }
     // Python's float() ignores surrounding whitespace.
     const auto first = text.find_first_not_of(" \t\n\r");
-    text = first == std::string::npos ? std::string() : text.substr(first, text.find_last_not_of(" \t\n\r") - first + 1);
+    text = first == std::string::npos
+               ? std::string()
+               : text.substr(first, text.find_last_not_of(" \t\n\r") - first + 1);
     std::string lower;
     for (char c : text) {
       lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -158,7 +160,7 @@ void write_json_value(util::JsonWriter& out, const util::JsonValue& value) {
   } else if (value.is_string()) {
     const std::string text = value.as_string();
     if (text.rfind(util::k_bare_nonfinite_prefix, 0) == 0) {
-      out.null();  // a bare NaN/Infinity float; pydantic writes it as null here
+      out.null(); // a bare NaN/Infinity float; pydantic writes it as null here
     } else {
       out.value(text);
     }

@@ -40,7 +40,8 @@ std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& exten
   if (!fs::is_directory(dir, ec)) {
     return files;
   }
-  for (fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec),
+  for (fs::recursive_directory_iterator
+           it(dir, fs::directory_options::follow_directory_symlink, ec),
        end;
        it != end; it.increment(ec)) {
     if (ec) {
@@ -107,8 +108,8 @@ TraceSet load_trace_set(const fs::path& root) {
                                  {"workloads", ".jsonl"},
                                  {"traces", ".jsonl"}}) {
     for (const fs::path& file : sorted_files(root / dir, ext)) {
-      files.push_back({file.lexically_relative(root).generic_string(), util::read_file(file),
-                       file.string()});
+      files.push_back(
+          {file.lexically_relative(root).generic_string(), util::read_file(file), file.string()});
     }
   }
   TraceSet set = load_trace_set_files(files);
@@ -139,8 +140,8 @@ TraceSet load_trace_set_files(const std::vector<DatasetFile>& files) {
       Solution sol = parse_solution(util::parse_json(parser, f.content, {shown, 0}));
       auto [it, inserted] = solution_files.emplace(sol.name, shown);
       if (!inserted) {
-        throw Error(fmt::format("{}: duplicate solution name \"{}\" (also in {})", shown,
-                                sol.name, it->second));
+        throw Error(fmt::format("{}: duplicate solution name \"{}\" (also in {})", shown, sol.name,
+                                it->second));
       }
       set.solutions[sol.definition].push_back(std::move(sol));
     } else if (in(f.path, "workloads", ".jsonl")) {

@@ -11,9 +11,12 @@ namespace fibkit::core {
 
 double ScalarValue::as_double() const {
   switch (kind) {
-  case Kind::integer: return static_cast<double>(integer);
-  case Kind::floating: return floating;
-  case Kind::boolean: return boolean ? 1.0 : 0.0;
+  case Kind::integer:
+    return static_cast<double>(integer);
+  case Kind::floating:
+    return floating;
+  case Kind::boolean:
+    return boolean ? 1.0 : 0.0;
   }
   return 0.0;
 }
@@ -137,13 +140,21 @@ Workload parse_workload(const util::JsonValue& json) {
 void write_input_spec(util::JsonWriter& out, const InputSpec& spec) {
   out.begin_object();
   switch (spec.kind) {
-  case InputSpec::Kind::random: out.key("type").value("random"); break;
+  case InputSpec::Kind::random:
+    out.key("type").value("random");
+    break;
   case InputSpec::Kind::scalar:
     out.key("type").value("scalar").key("value");
     switch (spec.value.kind) {
-    case ScalarValue::Kind::integer: out.value(spec.value.integer); break;
-    case ScalarValue::Kind::floating: out.value_inf_nan_null(spec.value.floating); break;
-    case ScalarValue::Kind::boolean: out.value(spec.value.boolean); break;
+    case ScalarValue::Kind::integer:
+      out.value(spec.value.integer);
+      break;
+    case ScalarValue::Kind::floating:
+      out.value_inf_nan_null(spec.value.floating);
+      break;
+    case ScalarValue::Kind::boolean:
+      out.value(spec.value.boolean);
+      break;
     }
     break;
   case InputSpec::Kind::safetensors:

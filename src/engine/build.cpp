@@ -141,7 +141,8 @@ ProgramBuild compile_program(const cuda::CompileInput& input, const std::vector<
       if (decode(*hit, program)) {
         program.cached = true;
         program.seconds = seconds_since(start);
-        spdlog::debug("{} ({}): served from the compile cache ({})", input.name, input.arch, digest);
+        spdlog::debug("{} ({}): served from the compile cache ({})", input.name, input.arch,
+                      digest);
         return program;
       }
       program = ProgramBuild{};
@@ -152,8 +153,8 @@ ProgramBuild compile_program(const cuda::CompileInput& input, const std::vector<
   cuda::CompileOutput out = cuda::compile(input);
   program.seconds = seconds_since(nvrtc_start);
   if (!out.ok) {
-    throw CompileError(fmt::format("{} does not compile for {}:\n{}", input.name, input.arch,
-                                   out.log));
+    throw CompileError(
+        fmt::format("{} does not compile for {}:\n{}", input.name, input.arch, out.log));
   }
   program.cubin = std::move(out.cubin);
   program.log = std::move(out.log);
@@ -341,8 +342,9 @@ void check_build(const core::SolutionConfig& s, const core::Definition& def, Sol
       const core::LaunchArg& arg = l.args[i];
       const cuda::ParamType& p = kb->params[i];
       const auto mismatch = [&](const std::string& what, const std::string& expected) {
-        throw Error(fmt::format("{}: parameter {} ({}) does not fit argument \"{}\": {}; expected {}",
-                                launch, i, p.text, arg.text, what, expected));
+        throw Error(
+            fmt::format("{}: parameter {} ({}) does not fit argument \"{}\": {}; expected {}",
+                        launch, i, p.text, arg.text, what, expected));
       };
       if (arg.kind != core::LaunchArg::Kind::name) {
         if (!cuda::type_matches_literal(p, arg.type)) {
@@ -363,8 +365,8 @@ void check_build(const core::SolutionConfig& s, const core::Definition& def, Sol
         const std::string what =
             fmt::format("{} \"{}\" of {} is {} {}", input ? "input" : "output", arg.name, def.name,
                         core::dtype_name(tensor->dtype), shape_text(*tensor));
-        const std::string expected = fmt::format("{}{}*", input ? "const " : "",
-                                                 cuda::dtype_cpp_type(tensor->dtype));
+        const std::string expected =
+            fmt::format("{}{}*", input ? "const " : "", cuda::dtype_cpp_type(tensor->dtype));
         if (!p.is_pointer || !cuda::type_matches_dtype(p, tensor->dtype)) {
           mismatch(what, expected);
         }

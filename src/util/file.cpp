@@ -67,13 +67,14 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
   std::string tmp_template = path.string() + ".tmp.XXXXXX";
   const int fd = ::mkstemp(tmp_template.data());
   if (fd < 0) {
-    throw Error(fmt::format("{}: cannot create a temporary file: {}", path.string(),
-                            std::strerror(errno)));
+    throw Error(
+        fmt::format("{}: cannot create a temporary file: {}", path.string(), std::strerror(errno)));
   }
   try {
     write_all(fd, content, path);
     if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) {
-      throw Error(fmt::format("{}: cannot finish writing: {}", path.string(), std::strerror(errno)));
+      throw Error(
+          fmt::format("{}: cannot finish writing: {}", path.string(), std::strerror(errno)));
     }
   } catch (...) {
     ::close(fd);
@@ -93,7 +94,8 @@ void append_lines(const fs::path& path, const std::vector<std::string>& lines) {
   make_parent_dirs(path);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throw Error(fmt::format("{}: cannot open for appending: {}", path.string(), std::strerror(errno)));
+    throw Error(
+        fmt::format("{}: cannot open for appending: {}", path.string(), std::strerror(errno)));
   }
   try {
     std::string data;

@@ -37,7 +37,9 @@ std::string json_path_index(const std::string& path, std::size_t index) {
   return fmt::format("{}[{}]", path, index);
 }
 
-std::string JsonValue::location() const { return fmt::format("{}: {}", m_origin->where(), m_path); }
+std::string JsonValue::location() const {
+  return fmt::format("{}: {}", m_origin->where(), m_path);
+}
 
 void JsonValue::fail(std::string_view message) const {
   throw Error(fmt::format("{}: {}", location(), message));
@@ -45,14 +47,21 @@ void JsonValue::fail(std::string_view message) const {
 
 std::string_view JsonValue::type_name() const {
   switch (m_element.type()) {
-  case simdjson::dom::element_type::ARRAY: return "array";
-  case simdjson::dom::element_type::OBJECT: return "object";
+  case simdjson::dom::element_type::ARRAY:
+    return "array";
+  case simdjson::dom::element_type::OBJECT:
+    return "object";
   case simdjson::dom::element_type::INT64:
-  case simdjson::dom::element_type::UINT64: return "integer";
-  case simdjson::dom::element_type::DOUBLE: return "number";
-  case simdjson::dom::element_type::STRING: return "string";
-  case simdjson::dom::element_type::BOOL: return "boolean";
-  case simdjson::dom::element_type::NULL_VALUE: return "null";
+  case simdjson::dom::element_type::UINT64:
+    return "integer";
+  case simdjson::dom::element_type::DOUBLE:
+    return "number";
+  case simdjson::dom::element_type::STRING:
+    return "string";
+  case simdjson::dom::element_type::BOOL:
+    return "boolean";
+  case simdjson::dom::element_type::NULL_VALUE:
+    return "null";
   }
   return "unknown";
 }
@@ -185,7 +194,9 @@ std::vector<JsonValue> JsonValue::items() const {
   return out;
 }
 
-std::string JsonValue::minified() const { return simdjson::minify(m_element); }
+std::string JsonValue::minified() const {
+  return simdjson::minify(m_element);
+}
 
 namespace {
 
@@ -245,7 +256,8 @@ JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonO
         return JsonValue(root, "$", shared);
       }
     }
-    throw Error(fmt::format("{}: invalid JSON: {}", shared->where(), simdjson::error_message(error)));
+    throw Error(
+        fmt::format("{}: invalid JSON: {}", shared->where(), simdjson::error_message(error)));
   }
   return JsonValue(root, "$", shared);
 }

@@ -33,13 +33,26 @@ std::string styled(std::string_view text, Style style, bool color) {
   }
   const char* code = "";
   switch (style) {
-  case Style::bold: code = "\x1b[1m"; break;
-  case Style::dim: code = "\x1b[2m"; break;
-  case Style::red: code = "\x1b[31m"; break;
-  case Style::green: code = "\x1b[32m"; break;
-  case Style::yellow: code = "\x1b[33m"; break;
-  case Style::cyan: code = "\x1b[36m"; break;
-  case Style::none: break;
+  case Style::bold:
+    code = "\x1b[1m";
+    break;
+  case Style::dim:
+    code = "\x1b[2m";
+    break;
+  case Style::red:
+    code = "\x1b[31m";
+    break;
+  case Style::green:
+    code = "\x1b[32m";
+    break;
+  case Style::yellow:
+    code = "\x1b[33m";
+    break;
+  case Style::cyan:
+    code = "\x1b[36m";
+    break;
+  case Style::none:
+    break;
   }
   return std::string(code) + std::string(text) + "\x1b[0m";
 }

@@ -75,10 +75,12 @@ source_dir = "k"
 entry_point = "scale.cu::run"
 
 [[solution.launch]]
-kernel = ")toml" + kernel + R"toml("
+kernel = ")toml" +
+         kernel + R"toml("
 grid = ["ceil_div(n * d, 128)"]
 block = [128]
-args = [)toml" + args + "]\n";
+args = [)toml" +
+         args + "]\n";
 }
 
 const std::string k_good_args = R"("x", "idx", "s", "y", "n")";
@@ -220,8 +222,7 @@ TEST_CASE("build: the cache serves unchanged sources and a header change invalid
   CHECK(build_and_check(p, toml, &cache).programs[0].cached);
 
   // A define changes the key too.
-  const std::string with_define =
-      std::string("[build]\ndefines = { FAST = 1 }\n\n") + toml;
+  const std::string with_define = std::string("[build]\ndefines = { FAST = 1 }\n\n") + toml;
   CHECK_FALSE(build_and_check(p, with_define, &cache).programs[0].cached);
 }
 

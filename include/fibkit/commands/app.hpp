@@ -17,9 +17,9 @@ namespace fibkit::commands {
 
 /// State shared by all subcommands, filled from the global options before a command runs.
 struct Context {
-  bool color_stdout = false;  ///< colour results on stdout
-  bool color_stderr = false;  ///< colour messages on stderr
-  bool quiet = false;         ///< -q: errors only
+  bool color_stdout = false; ///< colour results on stdout
+  bool color_stderr = false; ///< colour messages on stderr
+  bool quiet = false;        ///< -q: errors only
 };
 
 /// A registered subcommand: its CLI11 node and what runs when it is chosen.

@@ -11,9 +11,9 @@
 namespace fibkit::core {
 
 struct BlobReport {
-  std::size_t referenced = 0;         ///< distinct blob files referenced
-  std::vector<std::string> missing;   ///< referenced paths that do not exist
-  std::vector<std::string> invalid;   ///< one message per bad file or tensor
+  std::size_t referenced = 0;       ///< distinct blob files referenced
+  std::vector<std::string> missing; ///< referenced paths that do not exist
+  std::vector<std::string> invalid; ///< one message per bad file or tensor
 };
 
 /// Checks every safetensors input of the workloads of `definition`. With `embedded` (a TraceSet

@@ -20,15 +20,16 @@ namespace fibkit::core {
 /// the defaults; a solution's own `build` table overrides them key by key.
 struct BuildConfig {
   std::string language = "cuda";
-  std::string entry_point;  ///< "<file>::<symbol>", required before packing
+  std::string entry_point; ///< "<file>::<symbol>", required before packing
   bool destination_passing_style = true;
   std::vector<std::string> target_hardware{"cuda"};
   std::vector<std::string> dependencies;
   std::optional<std::string> binding;
-  std::vector<std::string> arch;          ///< e.g. {"sm_90a", "sm_100a"} or {"auto"}; empty = auto
-  std::vector<std::string> options;       ///< extra NVRTC options
-  std::vector<std::pair<std::string, std::string>> defines;  ///< -DNAME=VALUE, in order
-  std::vector<std::string> include_dirs;  ///< absolute after loading (written relative to the config)
+  std::vector<std::string> arch;    ///< e.g. {"sm_90a", "sm_100a"} or {"auto"}; empty = auto
+  std::vector<std::string> options; ///< extra NVRTC options
+  std::vector<std::pair<std::string, std::string>> defines; ///< -DNAME=VALUE, in order
+  std::vector<std::string>
+      include_dirs; ///< absolute after loading (written relative to the config)
 };
 
 /// A scratch buffer the launch plan passes to kernels.
@@ -36,50 +37,50 @@ struct WorkspaceConfig {
   std::string name;
   DType dtype = DType::float32;
   std::vector<Expr> shape;
-  enum class Init { zero, uninitialized } init = Init::zero;  ///< zero: before every call
-  std::string where;  ///< "config.toml:12"
+  enum class Init { zero, uninitialized } init = Init::zero; ///< zero: before every call
+  std::string where;                                         ///< "config.toml:12"
 };
 
 /// One kernel argument of a launch.
 struct LaunchArg {
   enum class Kind { name, integer, floating };
   Kind kind = Kind::name;
-  std::string name;       ///< Kind::name: an input, output, axis or workspace
-  std::string type;       ///< literals: int32, int64, uint32, uint64, float32, float64
-  std::optional<Expr> integer;  ///< Kind::integer
-  double floating = 0.0;  ///< Kind::floating
-  std::string text;       ///< as written in the config
+  std::string name;            ///< Kind::name: an input, output, axis or workspace
+  std::string type;            ///< literals: int32, int64, uint32, uint64, float32, float64
+  std::optional<Expr> integer; ///< Kind::integer
+  double floating = 0.0;       ///< Kind::floating
+  std::string text;            ///< as written in the config
 };
 
 /// One `[[solution.launch]]`: a kernel launch of the plan, in order.
 struct LaunchConfig {
-  std::string kernel;  ///< __global__ name or C++ name expression, e.g. "gemm<128>"
-  std::vector<Expr> grid;   ///< 1..3
-  std::vector<Expr> block;  ///< 1..3
-  Expr shared_memory;       ///< dynamic shared memory bytes
-  std::vector<Expr> cluster;  ///< empty or 1..3
+  std::string kernel;        ///< __global__ name or C++ name expression, e.g. "gemm<128>"
+  std::vector<Expr> grid;    ///< 1..3
+  std::vector<Expr> block;   ///< 1..3
+  Expr shared_memory;        ///< dynamic shared memory bytes
+  std::vector<Expr> cluster; ///< empty or 1..3
   bool cooperative = false;
   std::vector<LaunchArg> args;
-  std::string where;  ///< "config.toml:20"
+  std::string where; ///< "config.toml:20"
 };
 
 struct SolutionConfig {
   std::string name;
-  std::string definition;  ///< resolved: a track name is replaced by its only definition
-  std::string track;       ///< the contest track, or empty for other definitions
+  std::string definition; ///< resolved: a track name is replaced by its only definition
+  std::string track;      ///< the contest track, or empty for other definitions
   std::string author;
   std::optional<std::string> description;
-  std::filesystem::path source_dir;    ///< absolute; packed paths are relative to it
-  std::vector<std::string> sources;    ///< patterns relative to source_dir; empty = default set
+  std::filesystem::path source_dir; ///< absolute; packed paths are relative to it
+  std::vector<std::string> sources; ///< patterns relative to source_dir; empty = default set
   BuildConfig build;
   std::vector<WorkspaceConfig> workspaces;
   std::vector<LaunchConfig> launches;
-  std::string where;  ///< "config.toml:3" (the [solution] header)
+  std::string where; ///< "config.toml:3" (the [solution] header)
 };
 
 struct ProjectConfig {
-  std::filesystem::path file;  ///< the config file
-  std::filesystem::path dir;   ///< its directory (relative paths resolve against it)
+  std::filesystem::path file; ///< the config file
+  std::filesystem::path dir;  ///< its directory (relative paths resolve against it)
   std::vector<SolutionConfig> solutions;
 
   /// The solution named `name`, or for `name` empty the only one. Throws fibkit::UsageError
@@ -107,8 +108,8 @@ void check_launch_plan(const SolutionConfig& solution, const Definition& definit
 /// `sources` patterns in order (each sorted), or the default set of source_dir's top-level
 /// .cu/.cuh/.h/.hpp/.cpp/.cc/.cxx/.c/.py files. Throws fibkit::Error for a missing file or a
 /// pattern that matches nothing.
-std::vector<std::pair<std::string, std::filesystem::path>> resolve_sources(
-    const SolutionConfig& solution);
+std::vector<std::pair<std::string, std::filesystem::path>>
+resolve_sources(const SolutionConfig& solution);
 
 /// Packs `solution` into the official Solution: reads its source files (the default set is the
 /// top-level .cu/.cuh/.h/.hpp/.cpp/.cc/.cxx/.c/.py files of source_dir), validates it like the

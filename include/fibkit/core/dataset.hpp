@@ -11,8 +11,8 @@ namespace fibkit::core {
 
 struct Dataset {
   TraceSet set;
-  std::string label;      ///< the directory, or "embedded examples"
-  bool embedded = false;  ///< true when blobs can never be present
+  std::string label;     ///< the directory, or "embedded examples"
+  bool embedded = false; ///< true when blobs can never be present
 };
 
 /// The embedded examples TraceSet.

@@ -34,10 +34,10 @@ struct TensorSpec {
 struct Definition {
   std::string name;
   std::string op_type;
-  std::vector<Axis> axes;           ///< in JSON key order
-  std::vector<TensorSpec> inputs;   ///< in call order
-  std::vector<TensorSpec> outputs;  ///< in call order, after the inputs (DPS)
-  std::string reference;            ///< Python source with a top-level `def run`
+  std::vector<Axis> axes;          ///< in JSON key order
+  std::vector<TensorSpec> inputs;  ///< in call order
+  std::vector<TensorSpec> outputs; ///< in call order, after the inputs (DPS)
+  std::string reference;           ///< Python source with a top-level `def run`
   std::vector<std::string> tags;
   std::optional<std::string> description;
   std::vector<std::string> constraints;
@@ -49,8 +49,8 @@ struct Definition {
   std::vector<std::string> var_axes() const;
   /// Concrete shape of `spec` given values for the var axes (const axes come from the
   /// definition). Throws fibkit::Error naming the missing axis.
-  std::vector<std::int64_t> concrete_shape(const TensorSpec& spec,
-                                           const std::map<std::string, std::int64_t>& var_axes) const;
+  std::vector<std::int64_t>
+  concrete_shape(const TensorSpec& spec, const std::map<std::string, std::int64_t>& var_axes) const;
 };
 
 /// Parses and validates a definition with every rule of the official model. Unknown keys are

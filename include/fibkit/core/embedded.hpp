@@ -8,7 +8,8 @@
 namespace fibkit::core {
 
 struct EmbeddedFile {
-  std::string_view path;     ///< relative to the repository root, e.g. "examples/definitions/gdn/x.json"
+  std::string_view
+      path; ///< relative to the repository root, e.g. "examples/definitions/gdn/x.json"
   std::string_view content;
 };
 

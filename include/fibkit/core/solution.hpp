@@ -13,17 +13,17 @@
 namespace fibkit::core {
 
 struct SourceFile {
-  std::string path;     ///< relative, no "..", non-empty
-  std::string content;  ///< non-empty
+  std::string path;    ///< relative, no "..", non-empty
+  std::string content; ///< non-empty
 };
 
 struct BuildSpec {
-  std::string language;                    ///< python | triton | cpp | cuda | tilelang
-  std::vector<std::string> target_hardware;  ///< at least one entry
-  std::string entry_point;                 ///< "<file path>::<symbol>"
+  std::string language;                     ///< python | triton | cpp | cuda | tilelang
+  std::vector<std::string> target_hardware; ///< at least one entry
+  std::string entry_point;                  ///< "<file path>::<symbol>"
   std::vector<std::string> dependencies;
   bool destination_passing_style = true;
-  std::optional<std::string> binding;      ///< "tvm-ffi" | "torch" | null
+  std::optional<std::string> binding; ///< "tvm-ffi" | "torch" | null
 };
 
 struct Solution {

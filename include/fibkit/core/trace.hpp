@@ -27,7 +27,7 @@ std::string_view status_name(EvaluationStatus status);
 std::optional<EvaluationStatus> parse_status(std::string_view name);
 
 struct Correctness {
-  double max_relative_error = 0.0;  ///< >= 0 or NaN (inf allowed)
+  double max_relative_error = 0.0; ///< >= 0 or NaN (inf allowed)
   double max_absolute_error = 0.0;
   /// Free-form extra object as compact JSON text (written by fibkit's JSON writer), or empty
   /// for null.
@@ -35,20 +35,20 @@ struct Correctness {
 };
 
 struct Performance {
-  double latency_ms = 0.0;  ///< all >= 0
+  double latency_ms = 0.0; ///< all >= 0
   double reference_latency_ms = 0.0;
   double speedup_factor = 0.0;
 };
 
 struct Environment {
-  std::string hardware;  ///< non-empty, e.g. "NVIDIA H100 80GB HBM3"
-  std::vector<std::pair<std::string, std::string>> libs;  ///< in order
+  std::string hardware; ///< non-empty, e.g. "NVIDIA H100 80GB HBM3"
+  std::vector<std::pair<std::string, std::string>> libs; ///< in order
 };
 
 struct Evaluation {
   EvaluationStatus status = EvaluationStatus::passed;
   Environment environment;
-  std::string timestamp;  ///< non-empty, ISO 8601 local time
+  std::string timestamp; ///< non-empty, ISO 8601 local time
   std::string log;
   std::optional<Correctness> correctness;
   std::optional<Performance> performance;

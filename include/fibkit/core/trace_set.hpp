@@ -15,10 +15,10 @@ namespace fibkit::core {
 
 struct TraceSet {
   std::filesystem::path root;
-  std::vector<Definition> definitions;                        ///< in sorted file order
-  std::map<std::string, std::vector<Trace>> workloads;        ///< by definition name, file order
-  std::map<std::string, std::vector<Solution>> solutions;     ///< by definition name
-  std::map<std::string, std::vector<Trace>> traces;           ///< by definition name
+  std::vector<Definition> definitions;                    ///< in sorted file order
+  std::map<std::string, std::vector<Trace>> workloads;    ///< by definition name, file order
+  std::map<std::string, std::vector<Solution>> solutions; ///< by definition name
+  std::map<std::string, std::vector<Trace>> traces;       ///< by definition name
 
   const Definition* find_definition(std::string_view name) const;
   /// The workloads of `definition` (empty when it has none).
@@ -36,7 +36,7 @@ TraceSet load_trace_set(const std::filesystem::path& root);
 struct DatasetFile {
   std::string path;
   std::string content;
-  std::string display;  ///< the name shown in errors; `path` when empty
+  std::string display; ///< the name shown in errors; `path` when empty
 };
 
 /// Loads a TraceSet from files in memory (the embedded examples). Files are taken in the order

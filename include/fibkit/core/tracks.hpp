@@ -8,8 +8,8 @@
 namespace fibkit::core {
 
 struct Track {
-  std::string_view name;                      ///< e.g. "fused_moe"; also the kernels/ folder name
-  std::vector<std::string_view> definitions;  ///< contest definitions of the track
+  std::string_view name;                     ///< e.g. "fused_moe"; also the kernels/ folder name
+  std::vector<std::string_view> definitions; ///< contest definitions of the track
 };
 
 /// The three contest tracks.

@@ -26,14 +26,15 @@ struct ScalarValue {
 struct InputSpec {
   enum class Kind { random, scalar, safetensors };
   Kind kind = Kind::random;
-  ScalarValue value;       ///< scalar only
-  std::string path;        ///< safetensors only, relative to the TraceSet root unless absolute
-  std::string tensor_key;  ///< safetensors only
+  ScalarValue value;      ///< scalar only
+  std::string path;       ///< safetensors only, relative to the TraceSet root unless absolute
+  std::string tensor_key; ///< safetensors only
 };
 
 struct Workload {
-  std::vector<std::pair<std::string, std::int64_t>> axes;  ///< in JSON order
-  std::vector<std::pair<std::string, InputSpec>> inputs;   ///< in JSON order (may differ from the definition's)
+  std::vector<std::pair<std::string, std::int64_t>> axes; ///< in JSON order
+  std::vector<std::pair<std::string, InputSpec>>
+      inputs; ///< in JSON order (may differ from the definition's)
   std::string uuid;
 
   /// The spec of `input`, or nullptr when the workload does not mention it (then it is random).

@@ -24,12 +24,12 @@ public:
 
 /// One NVRTC program: a .cu file of the solution compiled for one arch.
 struct ProgramBuild {
-  std::string source;  ///< display path, e.g. "kernels/gated_delta_net/gdn_decode.cu"
+  std::string source; ///< display path, e.g. "kernels/gated_delta_net/gdn_decode.cu"
   std::string cubin;
-  std::string log;     ///< NVRTC + ptxas log
-  std::vector<std::pair<std::string, std::string>> lowered;  ///< name expression -> lowered name
-  bool cached = false;     ///< served from the compile cache (NVRTC not called)
-  double seconds = 0.0;    ///< NVRTC time, or the cache lookup time when cached
+  std::string log;                                          ///< NVRTC + ptxas log
+  std::vector<std::pair<std::string, std::string>> lowered; ///< name expression -> lowered name
+  bool cached = false;  ///< served from the compile cache (NVRTC not called)
+  double seconds = 0.0; ///< NVRTC time, or the cache lookup time when cached
 };
 
 /// A kernel of the launch plan after compilation.
@@ -40,21 +40,21 @@ struct KernelBuild {
   std::vector<cuda::ParamType> params;
   cuda::KernelResources resources;
   bool has_resources = false;
-  int max_threads = 0;     ///< the most threads per block its register use allows
+  int max_threads = 0; ///< the most threads per block its register use allows
 };
 
 struct SolutionBuild {
-  std::string solution;  ///< solution name
+  std::string solution; ///< solution name
   std::string arch;
   std::vector<ProgramBuild> programs;
   std::vector<KernelBuild> kernels;
-  std::vector<std::string> warnings;  ///< "config.toml:20: ..." texts
+  std::vector<std::string> warnings; ///< "config.toml:20: ..." texts
   double seconds = 0.0;
 };
 
 /// How to build.
 struct BuildSettings {
-  util::DiskCache* cache = nullptr;  ///< nullptr: no cache (--no-cache)
+  util::DiskCache* cache = nullptr; ///< nullptr: no cache (--no-cache)
 };
 
 /// The schema version of cache entries; part of every key.

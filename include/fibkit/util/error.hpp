@@ -8,11 +8,11 @@ namespace fibkit {
 
 /// Process exit codes (documented in README and `fibkit --help`).
 enum class ExitCode : int {
-  ok = 0,          ///< success
-  failed = 1,      ///< checks failed, or the input was invalid
-  usage = 2,       ///< bad command line
-  internal = 3,    ///< an unexpected internal error
-  no_device = 4,   ///< the command needs a GPU / CUDA driver and none is usable
+  ok = 0,        ///< success
+  failed = 1,    ///< checks failed, or the input was invalid
+  usage = 2,     ///< bad command line
+  internal = 3,  ///< an unexpected internal error
+  no_device = 4, ///< the command needs a GPU / CUDA driver and none is usable
   interrupted = 130,
 };
 

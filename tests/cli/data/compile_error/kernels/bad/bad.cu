@@ -1,5 +1,5 @@
 #include "fibkit.cuh"
 
 extern "C" __global__ void k(fibkit::bf16* output) {
-  int x = 1 +;
+  int x = 1 + ;
 }
