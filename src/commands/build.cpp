@@ -32,18 +32,6 @@ struct BuildOptions {
   bool json = false;
 };
 
-core::ProjectConfig load_project(const std::string& flag) {
-  if (!flag.empty()) {
-    return core::load_config(flag);
-  }
-  const fs::path found = core::find_config(fs::current_path());
-  if (found.empty()) {
-    throw UsageError("no config.toml in this directory or its parents (pass --config FILE, or "
-                     "create a project with `fibkit init --track TRACK`)");
-  }
-  return core::load_config(found);
-}
-
 std::string bytes_text(std::size_t n) {
   return fmt::format("{} B", n);
 }
@@ -134,7 +122,7 @@ ExitCode run_build(const BuildOptions& opt, const Context& ctx) {
     spdlog::info("cleared the compile cache in {}", cache_dir.string());
     return ExitCode::ok;
   }
-  const core::ProjectConfig project = load_project(opt.config);
+  const core::ProjectConfig project = core::load_project_config(opt.config);
   const core::Dataset ds = core::load_dataset(opt.dataset);
   std::optional<util::DiskCache> cache;
   if (!opt.no_cache) {

@@ -29,18 +29,6 @@ struct PackOptions {
   bool dry_run = false;
 };
 
-core::ProjectConfig load_project(const std::string& flag) {
-  if (!flag.empty()) {
-    return core::load_config(flag);
-  }
-  const fs::path found = core::find_config(fs::current_path());
-  if (found.empty()) {
-    throw UsageError("no config.toml in this directory or its parents (pass --config FILE, or "
-                     "create a project with `fibkit init --track TRACK`)");
-  }
-  return core::load_config(found);
-}
-
 // Packs one solution and checks its launch plan against the definition when the dataset has it.
 core::Solution pack_checked(const core::SolutionConfig& s, const core::Dataset& ds) {
   if (const core::Definition* def = ds.set.find_definition(s.definition)) {
@@ -56,7 +44,7 @@ ExitCode run_pack(const PackOptions& opt, const Context&) {
   if (!opt.output.empty() && !opt.out_dir.empty()) {
     throw UsageError("--output and --out-dir exclude each other");
   }
-  const core::ProjectConfig project = load_project(opt.config);
+  const core::ProjectConfig project = core::load_project_config(opt.config);
   const core::Dataset ds = core::load_dataset(opt.dataset);
 
   if (!opt.out_dir.empty()) {

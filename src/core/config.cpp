@@ -1,5 +1,6 @@
 #include "fibkit/core/config.hpp"
 
+#include "fibkit/core/templates.hpp"
 #include "fibkit/core/tracks.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fnmatch.h>
+#include <regex>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -511,6 +513,18 @@ ProjectConfig load_config(const fs::path& path) {
   return config;
 }
 
+ProjectConfig load_project_config(const std::string& flag) {
+  if (!flag.empty()) {
+    return load_config(flag);
+  }
+  const fs::path found = find_config(fs::current_path());
+  if (found.empty()) {
+    throw UsageError("no config.toml in this directory or its parents (pass --config FILE, or "
+                     "create a project with `fibkit init --track TRACK`)");
+  }
+  return load_config(found);
+}
+
 fs::path find_config(const fs::path& start) {
   std::error_code ec;
   for (fs::path dir = fs::absolute(start, ec);; dir = dir.parent_path()) {
@@ -732,6 +746,17 @@ Solution pack_solution(const SolutionConfig& s) {
       throw Error(fmt::format("{}: source file is not valid UTF-8 text", file.string()));
     }
     out.sources.push_back({rel, std::move(content)});
+  }
+  // fibkit provides fibkit.cuh to NVRTC; a packed solution carries it so the official builder
+  // finds it too (unless the project has its own copy among its sources).
+  const bool includes_header =
+      std::any_of(out.sources.begin(), out.sources.end(), [](const SourceFile& f) {
+        return std::regex_search(f.content, std::regex(R"(#\s*include\s*["<]fibkit\.cuh[">])"));
+      });
+  const bool has_header = std::any_of(out.sources.begin(), out.sources.end(),
+                                      [](const SourceFile& f) { return f.path == "fibkit.cuh"; });
+  if (includes_header && !has_header) {
+    out.sources.push_back({"fibkit.cuh", std::string(device_header())});
   }
   if (std::string err = validate_solution(out); !err.empty()) {
     throw Error(fmt::format("{}: solution \"{}\" is not a valid official Solution: {}", s.where,

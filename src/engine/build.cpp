@@ -114,7 +114,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-ProgramBuild compile_program(const cuda::CompileInput& input, const std::vector<fs::path>& deps,
+// `deps_digest` stands for the bytes of every header the program may include.
+ProgramBuild compile_program(const cuda::CompileInput& input, const std::string& deps_digest,
                              const BuildSettings& settings) {
   const auto start = std::chrono::steady_clock::now();
   util::Hasher key;
@@ -129,9 +130,7 @@ ProgramBuild compile_program(const cuda::CompileInput& input, const std::vector<
   for (const auto& [name, content] : input.headers) {
     key.update(name).update(content);
   }
-  for (const fs::path& dep : deps) {
-    key.update(dep.string()).update(util::read_file(dep));
-  }
+  key.update(deps_digest);
   const std::string digest = key.hex_digest();
 
   ProgramBuild program;
@@ -247,12 +246,18 @@ SolutionBuild build_solution(const core::SolutionConfig& s, const std::string& a
   if (!fs::exists(s.source_dir / "fibkit.cuh", ec)) {
     headers.emplace_back("fibkit.cuh", std::string(core::device_header()));
   }
+  // Hash every header the programs may include once, for all of them.
   std::vector<fs::path> deps = dependency_files(s.source_dir);
   for (const std::string& dir : s.build.include_dirs) {
     for (fs::path& p : dependency_files(dir)) {
       deps.push_back(std::move(p));
     }
   }
+  util::Hasher deps_hasher;
+  for (const fs::path& dep : deps) {
+    deps_hasher.update(dep.string()).update(util::read_file(dep));
+  }
+  const std::string deps_digest = deps_hasher.hex_digest();
 
   const fs::path cwd = fs::current_path(ec);
   for (std::size_t u = 0; u < units.size(); ++u) {
@@ -264,7 +269,7 @@ SolutionBuild build_solution(const core::SolutionConfig& s, const std::string& a
     input.arch = arch;
     input.name_expressions = unit_kernels[u];
     cuda::add_signature_probes(input, unit_kernels[u]);
-    build.programs.push_back(compile_program(input, deps, settings));
+    build.programs.push_back(compile_program(input, deps_digest, settings));
   }
 
   for (std::size_t k = 0; k < kernels.size(); ++k) {

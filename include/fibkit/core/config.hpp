@@ -95,6 +95,10 @@ ProjectConfig parse_config(std::string_view text, const std::string& display_nam
                            const std::filesystem::path& dir);
 /// Loads `path` (display name relative to the working directory).
 ProjectConfig load_config(const std::filesystem::path& path);
+/// The project config of a command: `flag` (from --config) when given, else config.toml found
+/// from the working directory upward. Throws fibkit::UsageError when there is none.
+ProjectConfig load_project_config(const std::string& flag);
+
 /// Finds config.toml in `start` or the nearest parent (stopping at a directory with .git or at
 /// the file-system root). Returns an empty path when there is none.
 std::filesystem::path find_config(const std::filesystem::path& start);
@@ -112,8 +116,9 @@ std::vector<std::pair<std::string, std::filesystem::path>>
 resolve_sources(const SolutionConfig& solution);
 
 /// Packs `solution` into the official Solution: reads its source files (the default set is the
-/// top-level .cu/.cuh/.h/.hpp/.cpp/.cc/.cxx/.c/.py files of source_dir), validates it like the
-/// official model, and throws fibkit::Error naming the file or key when it is invalid.
+/// top-level .cu/.cuh/.h/.hpp/.cpp/.cc/.cxx/.c/.py files of source_dir), adds fibkit.cuh when a
+/// source includes it and the project has no copy, validates it like the official model, and
+/// throws fibkit::Error naming the file or key when it is invalid.
 Solution pack_solution(const SolutionConfig& solution);
 
 } // namespace fibkit::core
