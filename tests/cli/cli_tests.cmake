@@ -112,7 +112,7 @@ foreach(track fused_moe sparse_attention gated_delta_net)
                        PROPERTIES LABELS nvrtc)
 endforeach()
 fibkit_cli_test("build --arch auto without a GPU exits 4 and says to pass --arch" 4 ""
-                "--arch auto needs a GPU: .*pass --arch sm_90a"
+                "--arch auto needs a GPU \\(no usable CUDA device: .*\\); pass --arch sm_90a"
                 ENV FIB_CACHE_PATH=${CMAKE_CURRENT_BINARY_DIR}/cache_auto
                 ARGS build --arch auto --solution fibkit-simple-gdn-decode)
 fibkit_cli_test("build reports a compile error at file:line" 1 ""

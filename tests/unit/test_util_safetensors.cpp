@@ -170,12 +170,9 @@ TEST_CASE("safetensors round trip of every dtype, rank-0 and zero-size tensors a
 
 TEST_CASE("safetensors writer reproduces the reference bytes", "[util][safetensors]") {
   // safetensors/src/tensor.rs: test_serialization and test_empty.
-  Bytes data;
-  for (float f : {0.0F, 1.0F, 2.0F, 3.0F, 4.0F, 5.0F}) {
-    std::uint8_t b[4];
-    std::memcpy(b, &f, 4);
-    data.insert(data.end(), b, b + 4);
-  }
+  const float values[] = {0.0F, 1.0F, 2.0F, 3.0F, 4.0F, 5.0F};
+  Bytes data(sizeof values);
+  std::memcpy(data.data(), values, sizeof values);
   const Bytes out = serialize_safetensors({{"attn.0", StDtype::f32, {1, 2, 3}, span_of(data)}});
   const std::string header = R"({"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}})";
   REQUIRE(header.size() == 64);
