@@ -39,8 +39,8 @@ Driver load() {
     CUdriverProcAddressQueryResult found{};
     if (get_proc(name, &p, k_cuda_version, CU_GET_PROC_ADDRESS_DEFAULT, &found) != CUDA_SUCCESS ||
         !p) {
-      no_device(fmt::format("the CUDA driver has no {} for CUDA {}.{}", name,
-                            k_cuda_version / 1000, k_cuda_version % 1000 / 10));
+      no_device(fmt::format("the CUDA driver has no {} for CUDA {}.{}", name, k_cuda_version / 1000,
+                            k_cuda_version % 1000 / 10));
     }
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
   };
@@ -162,7 +162,9 @@ Context::~Context() {
   }
 }
 
-void Context::synchronize() const { FIBKIT_CU(cuStreamSynchronize(m_stream)); }
+void Context::synchronize() const {
+  FIBKIT_CU(cuStreamSynchronize(m_stream));
+}
 
 DeviceBuffer::DeviceBuffer(std::size_t bytes) : m_size(bytes) {
   if (bytes > 0) {
@@ -219,7 +221,9 @@ void DeviceBuffer::fill(unsigned char value, CUstream stream) const {
   }
 }
 
-Module::Module(const std::string& cubin) { FIBKIT_CU(cuModuleLoadData(&m_module, cubin.data())); }
+Module::Module(const std::string& cubin) {
+  FIBKIT_CU(cuModuleLoadData(&m_module, cubin.data()));
+}
 
 Module::~Module() {
   if (m_module) {

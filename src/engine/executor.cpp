@@ -22,10 +22,13 @@ template <typename T> void store(ArgSlot& slot, T value) {
   std::memcpy(slot.bytes, &value, sizeof(T));
 }
 
-bool is_float_type(const std::string& base) { return base == "float" || base == "double"; }
+bool is_float_type(const std::string& base) {
+  return base == "float" || base == "double";
+}
 
 // Stores an integer into an integer parameter, refusing values that do not fit.
-void store_integer(ArgSlot& slot, const cuda::ParamType& p, std::int64_t v, const std::string& what) {
+void store_integer(ArgSlot& slot, const cuda::ParamType& p, std::int64_t v,
+                   const std::string& what) {
   const auto fits = [&](std::int64_t lo, std::int64_t hi) { return v >= lo && v <= hi; };
   bool ok = true;
   if (p.size == 8) {
@@ -62,7 +65,6 @@ void store_number(ArgSlot& slot, const cuda::ParamType& p, double v) {
 }
 
 } // namespace
-
 
 PlanExecutor::PlanExecutor(const core::SolutionConfig& solution, const core::Definition& definition,
                            const SolutionBuild& build, const cuda::Context& context)
@@ -154,7 +156,7 @@ void PlanExecutor::run(const CallArgs& args, CUstream stream) const {
     const core::LaunchConfig& l = m_solution.launches[li];
     const cuda::LaunchDims& d = m_dims[li];
     if (d.grid[0] == 0 || d.grid[1] == 0 || d.grid[2] == 0) {
-      continue;  // nothing to do for this workload (e.g. an empty batch)
+      continue; // nothing to do for this workload (e.g. an empty batch)
     }
     const std::vector<cuda::ParamType>& params = m_kernels[li]->params;
     std::vector<ArgSlot> slots(l.args.size());
@@ -162,13 +164,15 @@ void PlanExecutor::run(const CallArgs& args, CUstream stream) const {
     for (std::size_t i = 0; i < l.args.size(); ++i) {
       const core::LaunchArg& a = l.args[i];
       const cuda::ParamType& p = params[i];
-      const std::string what = fmt::format("{}: launch {} ({}) argument {} \"{}\"", l.where, li,
-                                           l.kernel, i, a.text);
+      const std::string what =
+          fmt::format("{}: launch {} ({}) argument {} \"{}\"", l.where, li, l.kernel, i, a.text);
       switch (a.kind) {
       case core::LaunchArg::Kind::integer:
         store_integer(slots[i], p, a.integer->eval(m_env), what);
         break;
-      case core::LaunchArg::Kind::floating: store_number(slots[i], p, a.floating); break;
+      case core::LaunchArg::Kind::floating:
+        store_number(slots[i], p, a.floating);
+        break;
       case core::LaunchArg::Kind::name: {
         std::size_t index = 0;
         bool done = false;
@@ -179,8 +183,8 @@ void PlanExecutor::run(const CallArgs& args, CUstream stream) const {
               if (is_float_type(p.base)) {
                 store_number(slots[i], p, v.as_double());
               } else if (v.kind == core::ScalarValue::Kind::floating) {
-                throw Error(fmt::format("{}: the float {} cannot be passed as {}", what,
-                                        v.floating, p.text));
+                throw Error(fmt::format("{}: the float {} cannot be passed as {}", what, v.floating,
+                                        p.text));
               } else {
                 store_integer(slots[i], p, static_cast<std::int64_t>(v.as_double()), what);
               }

@@ -24,7 +24,7 @@ using namespace fibkit;
 
 namespace {
 
-std::uint16_t to_bf16(float f) {  // round to nearest even
+std::uint16_t to_bf16(float f) { // round to nearest even
   std::uint32_t u = 0;
   std::memcpy(&u, &f, 4);
   u += 0x7FFF + ((u >> 16) & 1);
@@ -40,7 +40,7 @@ float from_bf16(std::uint16_t h) {
 
 struct GdnInputs {
   int batch = 0;
-  std::vector<std::uint16_t> q, k, v, a, b;  // bf16
+  std::vector<std::uint16_t> q, k, v, a, b; // bf16
   std::vector<float> state, a_log, dt_bias;
   float scale = 0.08838834764831843f;
 };
@@ -63,7 +63,7 @@ GdnInputs random_inputs(int batch, unsigned seed) {
         norm += e * e;
       }
       for (int i = 0; i < kD; ++i) {
-        t[row * kD + i] = to_bf16(x[i] / std::sqrt(norm));  // L2-normalised like the model's
+        t[row * kD + i] = to_bf16(x[i] / std::sqrt(norm)); // L2-normalised like the model's
       }
     }
   };
@@ -153,12 +153,12 @@ TEST_CASE("gpu: the GDN decode starter runs through the launch plan and matches 
                db = upload(in.b);
     const auto dstate = upload(in.state), dalog = upload(in.a_log), ddt = upload(in.dt_bias);
     cuda::DeviceBuffer dout(in.v.size() * 2), dnew(in.state.size() * 4);
-    dout.fill(0xFF, ctx.stream());  // NaN poison: unwritten elements fail the check
+    dout.fill(0xFF, ctx.stream()); // NaN poison: unwritten elements fail the check
     dnew.fill(0xFF, ctx.stream());
 
     engine::CallArgs args;
-    args.inputs = {dq.ptr(), dk.ptr(), dv.ptr(), dstate.ptr(), dalog.ptr(), da.ptr(), ddt.ptr(),
-                   db.ptr(), 0};
+    args.inputs = {dq.ptr(),  dk.ptr(), dv.ptr(), dstate.ptr(), dalog.ptr(), da.ptr(),
+                   ddt.ptr(), db.ptr(), 0};
     args.scalars.resize(9);
     args.scalars[8].kind = core::ScalarValue::Kind::floating;
     args.scalars[8].floating = in.scale;

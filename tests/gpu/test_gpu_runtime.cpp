@@ -86,14 +86,14 @@ TEST_CASE("gpu: an NVRTC kernel runs and gives the host result", "[gpu]") {
   std::vector<float> out(n);
   dy.download(out.data(), n * sizeof(float));
   for (int i = 0; i < n; ++i) {
-    REQUIRE(out[i] == std::fma(a, x[i], y[i]));  // NVRTC contracts a * x + y into an FMA
+    REQUIRE(out[i] == std::fma(a, x[i], y[i])); // NVRTC contracts a * x + y into an FMA
   }
 }
 
 TEST_CASE("gpu: dynamic shared memory above 48 KiB is raised automatically", "[gpu]") {
   cuda::Context ctx;
   cuda::Module module(compile_for_device(k_source, {"reverse_smem"}));
-  const int per_block = 25 * 1024;  // 100 KiB of floats per block
+  const int per_block = 25 * 1024; // 100 KiB of floats per block
   const int blocks = 8;
   std::vector<float> x(per_block * blocks);
   for (std::size_t i = 0; i < x.size(); ++i) {

@@ -3,16 +3,14 @@
 #include "fibkit/core/config.hpp"
 #include "fibkit/core/dataset.hpp"
 #include "fibkit/util/error.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,57 +29,29 @@ using fibkit::core::Solution;
 using fibkit::core::SolutionConfig;
 using fibkit::core::TraceSet;
 using fibkit::core::WorkspaceConfig;
+using fibkit::testing::error_of;
+using fibkit::testing::TempDir;
 
 namespace {
 
 constexpr const char* k_moe = "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048";
 constexpr const char* k_gdn_decode = "gdn_decode_qk4_v8_d128_k_last";
 
-/// A fresh temporary directory, removed with everything in it when the test ends.
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "fibkit-config-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    m_path = fs::path(pattern);
+/// Writes a small non-empty source file to each of `rels` below `dir`.
+void write_sources(const TempDir& dir, const std::vector<std::string>& rels) {
+  for (const std::string& rel : rels) {
+    dir.write(rel, "// " + rel + "\n");
   }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+}
 
-  const fs::path& path() const { return m_path; }
-
-  /// Writes `content` to `rel` below the directory, creating its parents.
-  fs::path write(const std::string& rel, std::string_view content) const {
-    const fs::path file = m_path / rel;
-    fs::create_directories(file.parent_path());
-    std::ofstream out(file, std::ios::binary);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    return file;
+/// `text` with every occurrence of "<dir>/" removed.
+std::string relative(const TempDir& dir, std::string text) {
+  const std::string prefix = dir.path().string() + "/";
+  for (auto pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos)) {
+    text.erase(pos, prefix.size());
   }
-  /// Writes a small non-empty source file to each of `rels`.
-  void write_sources(const std::vector<std::string>& rels) const {
-    for (const std::string& rel : rels) {
-      write(rel, "// " + rel + "\n");
-    }
-  }
-  /// `text` with every occurrence of "<this directory>/" removed.
-  std::string relative(std::string text) const {
-    const std::string prefix = m_path.string() + "/";
-    for (auto pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos)) {
-      text.erase(pos, prefix.size());
-    }
-    return text;
-  }
-
-private:
-  fs::path m_path;
-};
+  return text;
+}
 
 /// A project directory that does not exist (for configs whose sources are never read).
 const fs::path k_no_dir = "/nonexistent/fibkit-project";
@@ -92,12 +62,7 @@ ProjectConfig parse(std::string_view text, const fs::path& dir = k_no_dir) {
 
 /// The message of the error parsing `text` throws, or "no error".
 std::string parse_error(std::string_view text, const fs::path& dir = k_no_dir) {
-  try {
-    (void)parse(text, dir);
-  } catch (const fibkit::Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return error_of([&] { (void)parse(text, dir); });
 }
 
 const TraceSet& examples() {
@@ -114,25 +79,17 @@ const Definition& definition(std::string_view name) {
 /// The message of the error that parsing `text` or checking its only solution's launch plan
 /// against the embedded definition throws, or "no error".
 std::string plan_error(std::string_view text) {
-  try {
+  return error_of([&] {
     const ProjectConfig config = parse(text);
     const SolutionConfig& s = config.select("");
     check_launch_plan(s, definition(s.definition));
-  } catch (const fibkit::Error& e) {
-    return e.what();
-  }
-  return "no error";
+  });
 }
 
 /// The message of the error that packing the only solution of `text` in `dir` throws, with the
 /// directory removed from it, or "no error".
 std::string pack_error(std::string_view text, const TempDir& dir) {
-  try {
-    (void)pack_solution(parse(text, dir.path()).select(""));
-  } catch (const fibkit::Error& e) {
-    return dir.relative(e.what());
-  }
-  return "no error";
+  return relative(dir, error_of([&] { (void)pack_solution(parse(text, dir.path()).select("")); }));
 }
 
 std::vector<std::string> packed_paths(const Solution& solution) {
@@ -207,8 +164,8 @@ TEST_CASE("config: the starter kit's config.toml parses unchanged", "[config]") 
 
 TEST_CASE("config: a starter-kit project packs its solution/cuda/ files", "[config]") {
   TempDir dir;
-  dir.write_sources({"solution/cuda/kernel.cu", "solution/cuda/binding.py",
-                     "solution/cuda/sub/helper.cu", "solution/triton/kernel.py"});
+  write_sources(dir, {"solution/cuda/kernel.cu", "solution/cuda/binding.py",
+                      "solution/cuda/sub/helper.cu", "solution/triton/kernel.py"});
   dir.write("solution/cuda/README.md", "# notes\n");
   const ProjectConfig config = parse(k_starter_kit, dir.path());
   const SolutionConfig& s = config.solutions.at(0);
@@ -397,7 +354,7 @@ TEST_CASE("config: a definition name maps to its track and its source directory"
 
 TEST_CASE("config: kernels/<track>/ wins over the starter kit's solution/<language>/", "[config]") {
   TempDir dir;
-  dir.write_sources({"kernels/fused_moe/moe.cu", "solution/cuda/kernel.cu"});
+  write_sources(dir, {"kernels/fused_moe/moe.cu", "solution/cuda/kernel.cu"});
   CHECK(parse(k_starter_kit, dir.path()).solutions.at(0).source_dir ==
         dir.path() / "kernels" / "fused_moe");
 }
@@ -729,8 +686,8 @@ std::string with_sources(const std::string& sources, const std::string& entry = 
 TEST_CASE("config: pack takes the top-level source files, sorted", "[config]") {
   TempDir dir;
   const std::string k = "kernels/gated_delta_net/";
-  dir.write_sources({k + "z.cu", k + "a.cuh", k + "Upper.CU", k + "m.py", k + "k.h", k + "x.hpp",
-                     k + "y.cc", k + "w.cxx", k + "v.c", k + "u.cpp", k + "sub/deep.cu"});
+  write_sources(dir, {k + "z.cu", k + "a.cuh", k + "Upper.CU", k + "m.py", k + "k.h", k + "x.hpp",
+                      k + "y.cc", k + "w.cxx", k + "v.c", k + "u.cpp", k + "sub/deep.cu"});
   dir.write(k + "notes.txt", "text\n");
   dir.write(k + "Makefile", "all:\n");
   fs::create_directories(dir.path() / k / "dir.cu");
@@ -741,8 +698,8 @@ TEST_CASE("config: pack takes the top-level source files, sorted", "[config]") {
 
 TEST_CASE("config: pack takes explicit sources and glob patterns", "[config]") {
   TempDir dir;
-  dir.write_sources({"src/main.cu", "src/detail/b.cuh", "src/detail/a.cuh",
-                     "src/detail/deeper/c.cuh", "src/x.h", "src/detail/y.h", "src/other.cu"});
+  write_sources(dir, {"src/main.cu", "src/detail/b.cuh", "src/detail/a.cuh",
+                      "src/detail/deeper/c.cuh", "src/x.h", "src/detail/y.h", "src/other.cu"});
   CHECK(pack_paths(with_sources(R"(["main.cu", "detail/*.cuh", "*.h"])"), dir) ==
         std::vector<std::string>{"main.cu", "detail/a.cuh", "detail/b.cuh", "x.h"});
   CHECK(pack_paths(with_sources(R"(["detail/deeper/c.cuh", "main.cu"])"), dir) ==
@@ -751,7 +708,7 @@ TEST_CASE("config: pack takes explicit sources and glob patterns", "[config]") {
 
 TEST_CASE("config: a file named by two patterns is packed once", "[config]") {
   TempDir dir;
-  dir.write_sources({"src/main.cu", "src/other.cu"});
+  write_sources(dir, {"src/main.cu", "src/other.cu"});
   CHECK(pack_paths(with_sources(R"(["main.cu", "*.cu", "./main.cu", "other.cu"])"), dir) ==
         std::vector<std::string>{"main.cu", "other.cu"});
 }
@@ -765,7 +722,7 @@ TEST_CASE("config: pack refuses a missing source, pattern or directory", "[confi
   CHECK(
       pack_error(k_pack, dir) ==
       "config.toml:1: no source files (.cu, .cuh, .h, .cpp, .py, ...) in kernels/gated_delta_net");
-  dir.write_sources({"src/main.cu"});
+  write_sources(dir, {"src/main.cu"});
   CHECK(pack_error(with_sources(R"(["main.cu", "nope.cu"])"), dir) ==
         "config.toml:1: source \"nope.cu\" of solution \"s\" not found (src/nope.cu)");
   CHECK(pack_error(with_sources(R"(["main.cu", "*.cuh"])"), dir) ==
@@ -774,7 +731,7 @@ TEST_CASE("config: pack refuses a missing source, pattern or directory", "[confi
 
 TEST_CASE("config: pack refuses an empty source file", "[config]") {
   TempDir dir;
-  dir.write_sources({"src/main.cu"});
+  write_sources(dir, {"src/main.cu"});
   dir.write("src/empty.cuh", "");
   CHECK(pack_error(with_sources(R"(["main.cu", "empty.cuh"])"), dir) ==
         "src/empty.cuh: source file is empty (the official Solution model refuses empty "
@@ -783,7 +740,7 @@ TEST_CASE("config: pack refuses an empty source file", "[config]") {
 
 TEST_CASE("config: pack refuses a source file that is not UTF-8", "[config]") {
   TempDir dir;
-  dir.write_sources({"src/main.cu"});
+  write_sources(dir, {"src/main.cu"});
   const std::string text = with_sources(R"(["main.cu", "data.h"])");
   const std::string refused = "src/data.h: source file is not valid UTF-8 text";
   dir.write("src/data.h", "// caf\xe9\n"); // Latin-1
@@ -802,7 +759,7 @@ TEST_CASE("config: pack refuses a source file that is not UTF-8", "[config]") {
 
 TEST_CASE("config: pack refuses an entry point whose file is not among the sources", "[config]") {
   TempDir dir;
-  dir.write_sources({"src/main.cu", "src/other.cu"});
+  write_sources(dir, {"src/main.cu", "src/other.cu"});
   CHECK(pack_error(with_sources(R"(["other.cu"])"), dir) ==
         "config.toml:1: solution \"s\" is not a valid official Solution: $.spec.entry_point: "
         "entry source file \"main.cu\" not found in sources");
@@ -814,7 +771,7 @@ TEST_CASE("config: pack refuses an entry point whose file is not among the sourc
 
 TEST_CASE("config: pack needs an entry point", "[config]") {
   TempDir dir;
-  dir.write_sources({"kernels/gated_delta_net/main.cu"});
+  write_sources(dir, {"kernels/gated_delta_net/main.cu"});
   CHECK(pack_error("[solution]\nname = \"s\"\ndefinition = \"gdn_decode_qk4_v8_d128_k_last\"\n"
                    "author = \"a\"\n",
                    dir) == "config.toml:1: solution \"s\" has no entry_point (set [build] "
@@ -823,7 +780,7 @@ TEST_CASE("config: pack needs an entry point", "[config]") {
 
 TEST_CASE("config: pack refuses a source outside the source directory", "[config]") {
   TempDir dir;
-  dir.write_sources({"src/main.cu", "x.cu"});
+  write_sources(dir, {"src/main.cu", "x.cu"});
   CHECK(pack_error(with_sources(R"(["main.cu", "../x.cu"])"), dir) ==
         "config.toml:1: solution \"s\" is not a valid official Solution: $.sources[1].path: "
         "parent directory traversal not allowed: ../x.cu");
@@ -954,7 +911,7 @@ TEST_CASE("config: every example of docs/config.md", "[config][docs]") {
   for (const DocExample& ex : doc_examples) {
     INFO("the example at docs/config.md:" << ex.line << ":\n" << ex.toml);
     TempDir dir;
-    dir.write_sources(ex.files);
+    write_sources(dir, ex.files);
     std::string message;
     try {
       const ProjectConfig config = parse_config(ex.toml, "config.toml", dir.path());
@@ -976,7 +933,7 @@ TEST_CASE("config: every example of docs/config.md", "[config][docs]") {
       }
       CHECK(ex.packed.size() <= config.solutions.size());
     } catch (const fibkit::Error& e) {
-      message = dir.relative(e.what());
+      message = relative(dir, e.what());
     }
     if (ex.error) {
       ++errors;

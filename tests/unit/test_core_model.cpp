@@ -8,6 +8,7 @@
 #include "fibkit/core/workload.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -25,17 +26,10 @@
 
 namespace fs = std::filesystem;
 using namespace fibkit;
+using fibkit::testing::error_of;
+using fibkit::testing::TempDir;
 
 namespace {
-
-template <typename Fn> std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 /// A valid definition; tests replace pieces of it.
 const std::string k_definition = R"({
@@ -84,20 +78,6 @@ std::string workload_json(const core::Workload& w) {
   core::write_workload(out, w);
   return out.take();
 }
-
-/// A temporary directory removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "fibkit-model-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 } // namespace
 
@@ -199,13 +179,13 @@ TEST_CASE("definition: validation errors carry exact JSON paths", "[core][model]
 
 TEST_CASE("definition: a truncated file names the file", "[core][model]") {
   TempDir tmp;
-  const fs::path path = tmp.path / "definitions" / "t" / "d.json";
+  const fs::path path = tmp.path() / "definitions" / "t" / "d.json";
   util::write_file_atomic(path, k_definition.substr(0, k_definition.size() / 2));
   CHECK_THAT(error_of([&] { (void)core::load_definition(path, "definitions/t/d.json"); }),
              Catch::StartsWith("definitions/t/d.json: invalid JSON: "));
   util::write_file_atomic(path, k_definition);
   CHECK(core::load_definition(path, "definitions/t/d.json").name == "d");
-  CHECK_THAT(error_of([&] { (void)core::load_definition(tmp.path / "nope.json", "nope.json"); }),
+  CHECK_THAT(error_of([&] { (void)core::load_definition(tmp.path() / "nope.json", "nope.json"); }),
              Catch::Contains("nope.json: cannot open"));
 }
 

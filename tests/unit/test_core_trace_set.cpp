@@ -6,6 +6,7 @@
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/json_reader.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -21,33 +22,10 @@
 
 namespace fs = std::filesystem;
 using namespace fibkit;
+using fibkit::testing::error_of;
+using fibkit::testing::TempDir;
 
 namespace {
-
-template <typename Fn> std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-/// A temporary directory removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "fibkit-traceset-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
 
 /// Writes `content` to `root/rel` byte for byte, creating the directories.
 void put(const fs::path& root, const std::string& rel, const std::string& content) {
@@ -152,16 +130,16 @@ TEST_CASE("traceset: files are sorted by path components, like Python's sorted(P
           "[core][traceset]") {
   TempDir tmp;
   // As strings "a-b/..." < "a/..." ('-' < '/'); as components "a" < "a-b" < "z.json".
-  put(tmp.path, "definitions/z.json", definition_json("d_z"));
-  put(tmp.path, "definitions/a-b/d.json", definition_json("d_ab"));
-  put(tmp.path, "definitions/a/d.json", definition_json("d_a"));
-  put(tmp.path, "definitions/a/d.json.bak", "not json");
-  put(tmp.path, "definitions/a/notes.txt", "not json");
-  put(tmp.path, "workloads/t/x.json", "ignored: workloads are *.jsonl");
-  put(tmp.path, "solutions/x.jsonl", "ignored: solutions are *.json");
-  put(tmp.path, "blob/workloads/t/d_a/x.safetensors", "ignored");
-  put(tmp.path, "other/definitions/x.json", "ignored");
-  const core::TraceSet set = core::load_trace_set(tmp.path);
+  put(tmp.path(), "definitions/z.json", definition_json("d_z"));
+  put(tmp.path(), "definitions/a-b/d.json", definition_json("d_ab"));
+  put(tmp.path(), "definitions/a/d.json", definition_json("d_a"));
+  put(tmp.path(), "definitions/a/d.json.bak", "not json");
+  put(tmp.path(), "definitions/a/notes.txt", "not json");
+  put(tmp.path(), "workloads/t/x.json", "ignored: workloads are *.jsonl");
+  put(tmp.path(), "solutions/x.jsonl", "ignored: solutions are *.json");
+  put(tmp.path(), "blob/workloads/t/d_a/x.safetensors", "ignored");
+  put(tmp.path(), "other/definitions/x.json", "ignored");
+  const core::TraceSet set = core::load_trace_set(tmp.path());
   REQUIRE(set.definitions.size() == 3);
   CHECK(set.definitions[0].name == "d_a");
   CHECK(set.definitions[1].name == "d_ab");
@@ -174,12 +152,12 @@ TEST_CASE("traceset: files are sorted by path components, like Python's sorted(P
 TEST_CASE("traceset: blank and whitespace-only lines are skipped, line numbers kept",
           "[core][traceset]") {
   TempDir tmp;
-  put(tmp.path, "definitions/t/d.json", definition_json("d"));
-  put(tmp.path, "workloads/t/d.jsonl",
+  put(tmp.path(), "definitions/t/d.json", definition_json("d"));
+  put(tmp.path(), "workloads/t/d.jsonl",
       "\n  \n" + workload_line("d", "u1") + "\n\t \r\n" + workload_line("d", "u2") + "   \r\n" +
           workload_line("d", "u3") + "\n   \n\t\n  ");
-  put(tmp.path, "traces/t/d.jsonl", "\n" + trace_line("d", "s") + "\n\n");
-  const core::TraceSet set = core::load_trace_set(tmp.path);
+  put(tmp.path(), "traces/t/d.jsonl", "\n" + trace_line("d", "s") + "\n\n");
+  const core::TraceSet set = core::load_trace_set(tmp.path());
   CHECK(uuids(set.workloads_of("d")) == "u1,u2,u3");
   CHECK(set.traces.at("d").size() == 1);
 
@@ -197,11 +175,11 @@ TEST_CASE("traceset: blank and whitespace-only lines are skipped, line numbers k
 TEST_CASE("traceset: workload files refuse evaluated lines and trace files workload-only ones",
           "[core][traceset]") {
   TempDir tmp;
-  put(tmp.path, "definitions/t/d.json", definition_json("d"));
-  put(tmp.path, "workloads/t/d.jsonl",
+  put(tmp.path(), "definitions/t/d.json", definition_json("d"));
+  put(tmp.path(), "workloads/t/d.jsonl",
       workload_line("d", "u1") + "\n" + trace_line("d", "s") + "\n");
-  const std::string file = (tmp.path / "workloads/t/d.jsonl").string();
-  CHECK(error_of([&] { (void)core::load_trace_set(tmp.path); }) ==
+  const std::string file = (tmp.path() / "workloads/t/d.jsonl").string();
+  CHECK(error_of([&] { (void)core::load_trace_set(tmp.path()); }) ==
         file + ":2: $: a workload file may only hold workload traces (solution and evaluation "
                "null)");
 
@@ -214,36 +192,36 @@ TEST_CASE("traceset: workload files refuse evaluated lines and trace files workl
   CHECK(core::parse_trace_lines(solution_only, "t.jsonl", false).size() == 1);
 
   TempDir other;
-  put(other.path, "definitions/t/d.json", definition_json("d"));
-  put(other.path, "traces/alice/t/d.jsonl",
+  put(other.path(), "definitions/t/d.json", definition_json("d"));
+  put(other.path(), "traces/alice/t/d.jsonl",
       trace_line("d", "s") + "\n\n" + workload_line("d", "u1") + "\n");
-  CHECK(error_of([&] { (void)core::load_trace_set(other.path); }) ==
-        (other.path / "traces/alice/t/d.jsonl").string() +
+  CHECK(error_of([&] { (void)core::load_trace_set(other.path()); }) ==
+        (other.path() / "traces/alice/t/d.jsonl").string() +
             ":3: $: a traces file may not hold workload-only traces");
 }
 
 TEST_CASE("traceset: duplicate definition and solution names name both files", "[core][traceset]") {
   TempDir defs;
-  put(defs.path, "definitions/a/d.json", definition_json("same"));
-  put(defs.path, "definitions/b/d.json", definition_json("same"));
-  CHECK(error_of([&] { (void)core::load_trace_set(defs.path); }) ==
-        (defs.path / "definitions/b/d.json").string() + ": duplicate definition name \"same\" " +
-            "(also in " + (defs.path / "definitions/a/d.json").string() + ")");
+  put(defs.path(), "definitions/a/d.json", definition_json("same"));
+  put(defs.path(), "definitions/b/d.json", definition_json("same"));
+  CHECK(error_of([&] { (void)core::load_trace_set(defs.path()); }) ==
+        (defs.path() / "definitions/b/d.json").string() + ": duplicate definition name \"same\" " +
+            "(also in " + (defs.path() / "definitions/a/d.json").string() + ")");
 
   TempDir sols;
-  put(sols.path, "definitions/t/d.json", definition_json("d"));
-  put(sols.path, "solutions/alice/t/d/s.json", solution_json("s", "d"));
-  put(sols.path, "solutions/bob/t/d/s.json", solution_json("s", "d"));
-  CHECK(error_of([&] { (void)core::load_trace_set(sols.path); }) ==
-        (sols.path / "solutions/bob/t/d/s.json").string() + ": duplicate solution name \"s\" " +
-            "(also in " + (sols.path / "solutions/alice/t/d/s.json").string() + ")");
+  put(sols.path(), "definitions/t/d.json", definition_json("d"));
+  put(sols.path(), "solutions/alice/t/d/s.json", solution_json("s", "d"));
+  put(sols.path(), "solutions/bob/t/d/s.json", solution_json("s", "d"));
+  CHECK(error_of([&] { (void)core::load_trace_set(sols.path()); }) ==
+        (sols.path() / "solutions/bob/t/d/s.json").string() + ": duplicate solution name \"s\" " +
+            "(also in " + (sols.path() / "solutions/alice/t/d/s.json").string() + ")");
 
   // Different names are fine, and solutions group by their definition field, not their folder.
   TempDir ok;
-  put(ok.path, "solutions/alice/x.json", solution_json("s1", "d1"));
-  put(ok.path, "solutions/alice/y.json", solution_json("s2", "d2"));
-  put(ok.path, "solutions/bob/z.json", solution_json("s3", "d1"));
-  const core::TraceSet set = core::load_trace_set(ok.path);
+  put(ok.path(), "solutions/alice/x.json", solution_json("s1", "d1"));
+  put(ok.path(), "solutions/alice/y.json", solution_json("s2", "d2"));
+  put(ok.path(), "solutions/bob/z.json", solution_json("s3", "d1"));
+  const core::TraceSet set = core::load_trace_set(ok.path());
   CHECK(set.solutions.at("d1").size() == 2);
   CHECK(set.solutions.at("d2").size() == 1);
 }
@@ -251,49 +229,50 @@ TEST_CASE("traceset: duplicate definition and solution names name both files", "
 TEST_CASE("traceset: truncated and invalid entries name the file, line and path",
           "[core][traceset]") {
   TempDir tmp;
-  put(tmp.path, "definitions/t/d.json", definition_json("d"));
+  put(tmp.path(), "definitions/t/d.json", definition_json("d"));
   const std::string line = workload_line("d", "u1");
-  put(tmp.path, "workloads/t/d.jsonl",
+  put(tmp.path(), "workloads/t/d.jsonl",
       line + "\n" + line + "\n" + line.substr(0, line.size() / 2) + "\n" + line + "\n");
-  CHECK_THAT(error_of([&] { (void)core::load_trace_set(tmp.path); }),
-             Catch::StartsWith((tmp.path / "workloads/t/d.jsonl").string() + ":3: invalid JSON: "));
+  CHECK_THAT(
+      error_of([&] { (void)core::load_trace_set(tmp.path()); }),
+      Catch::StartsWith((tmp.path() / "workloads/t/d.jsonl").string() + ":3: invalid JSON: "));
 
   TempDir bad_def;
-  put(bad_def.path, "definitions/t/d.json",
+  put(bad_def.path(), "definitions/t/d.json",
       R"({"name":"d","op_type":"t","axes":{},"inputs":{"x":{"shape":["M"],"dtype":"float32"}},)"
       R"("outputs":{},"reference":"def run(x): pass"})");
-  CHECK(error_of([&] { (void)core::load_trace_set(bad_def.path); }) ==
-        (bad_def.path / "definitions/t/d.json").string() +
+  CHECK(error_of([&] { (void)core::load_trace_set(bad_def.path()); }) ==
+        (bad_def.path() / "definitions/t/d.json").string() +
             ": $.inputs.x.shape[0]: references undefined axis \"M\"");
 
   TempDir bad_sol;
-  put(bad_sol.path, "solutions/a/s.json",
+  put(bad_sol.path(), "solutions/a/s.json",
       R"({"name":"s","definition":"d","author":"a","spec":{"language":"python",)"
       R"("target_hardware":["cuda"],"entry_point":"m.py::run"},"sources":[]})");
-  CHECK(error_of([&] { (void)core::load_trace_set(bad_sol.path); }) ==
-        (bad_sol.path / "solutions/a/s.json").string() +
+  CHECK(error_of([&] { (void)core::load_trace_set(bad_sol.path()); }) ==
+        (bad_sol.path() / "solutions/a/s.json").string() +
             ": $.sources: must hold at least one source file");
 
   TempDir bad_trace;
-  put(bad_trace.path, "traces/t/d.jsonl",
+  put(bad_trace.path(), "traces/t/d.jsonl",
       trace_line("d", "s") + "\n" +
           R"({"definition":"d","workload":{"axes":{"M":-2},"inputs":{},"uuid":"u"},"solution":"s"})" +
           "\n");
-  CHECK(error_of([&] { (void)core::load_trace_set(bad_trace.path); }) ==
-        (bad_trace.path / "traces/t/d.jsonl").string() +
+  CHECK(error_of([&] { (void)core::load_trace_set(bad_trace.path()); }) ==
+        (bad_trace.path() / "traces/t/d.jsonl").string() +
             ":2: $.workload.axes.M: axis value must be >= 0, got -2");
 }
 
 TEST_CASE("traceset: missing root, empty root, blob paths and in-memory files",
           "[core][traceset]") {
   TempDir tmp;
-  CHECK(error_of([&] { (void)core::load_trace_set(tmp.path / "nope"); }) ==
-        (tmp.path / "nope").string() + ": dataset directory not found");
-  const core::TraceSet empty = core::load_trace_set(tmp.path);
+  CHECK(error_of([&] { (void)core::load_trace_set(tmp.path() / "nope"); }) ==
+        (tmp.path() / "nope").string() + ": dataset directory not found");
+  const core::TraceSet empty = core::load_trace_set(tmp.path());
   CHECK(empty.definitions.empty());
   CHECK(empty.workloads.empty());
-  CHECK(empty.blob_path("./blob/w/x.safetensors") == tmp.path / "blob/w/x.safetensors");
-  CHECK(empty.blob_path("blob/../blob/y.safetensors") == tmp.path / "blob/y.safetensors");
+  CHECK(empty.blob_path("./blob/w/x.safetensors") == tmp.path() / "blob/w/x.safetensors");
+  CHECK(empty.blob_path("blob/../blob/y.safetensors") == tmp.path() / "blob/y.safetensors");
   CHECK(empty.blob_path("/abs/z.safetensors") == fs::path("/abs/z.safetensors"));
 
   // In memory: the display name is used in errors; other folders and extensions are ignored.
@@ -320,35 +299,35 @@ TEST_CASE("traceset: missing root, empty root, blob paths and in-memory files",
 TEST_CASE("append_lines: newline handling like append_jsonl_file", "[core][traceset]") {
   TempDir tmp;
   // A new file, with missing parent directories.
-  const fs::path fresh = tmp.path / "traces/alice/t/d.jsonl";
+  const fs::path fresh = tmp.path() / "traces/alice/t/d.jsonl";
   util::append_lines(fresh, {"a", "b"});
   CHECK(util::read_file(fresh) == "a\nb\n");
   // Two appends.
   util::append_lines(fresh, {"c"});
   CHECK(util::read_file(fresh) == "a\nb\nc\n");
   // A file without a final newline gets one first.
-  const fs::path no_newline = tmp.path / "x.jsonl";
-  put(tmp.path, "x.jsonl", "{\"k\":1}");
+  const fs::path no_newline = tmp.path() / "x.jsonl";
+  put(tmp.path(), "x.jsonl", "{\"k\":1}");
   util::append_lines(no_newline, {"{\"k\":2}"});
   CHECK(util::read_file(no_newline) == "{\"k\":1}\n{\"k\":2}\n");
   // An empty file gets no leading newline.
-  const fs::path empty = tmp.path / "empty.jsonl";
-  put(tmp.path, "empty.jsonl", "");
+  const fs::path empty = tmp.path() / "empty.jsonl";
+  put(tmp.path(), "empty.jsonl", "");
   util::append_lines(empty, {"x"});
   CHECK(util::read_file(empty) == "x\n");
   // Appending nothing to a complete file changes nothing.
   util::append_lines(empty, {});
   CHECK(util::read_file(empty) == "x\n");
   // What append_lines writes loads back.
-  put(tmp.path, "ts/definitions/t/d.json", definition_json("d"));
-  put(tmp.path, "ts/workloads/t/d.jsonl", workload_line("d", "u1"));
-  util::append_lines(tmp.path / "ts/workloads/t/d.jsonl", {workload_line("d", "u2")});
-  CHECK(uuids(core::load_trace_set(tmp.path / "ts").workloads_of("d")) == "u1,u2");
+  put(tmp.path(), "ts/definitions/t/d.json", definition_json("d"));
+  put(tmp.path(), "ts/workloads/t/d.jsonl", workload_line("d", "u1"));
+  util::append_lines(tmp.path() / "ts/workloads/t/d.jsonl", {workload_line("d", "u2")});
+  CHECK(uuids(core::load_trace_set(tmp.path() / "ts").workloads_of("d")) == "u1,u2");
 }
 
 TEST_CASE("write_file_atomic replaces content and leaves no temporary file", "[core][traceset]") {
   TempDir tmp;
-  const fs::path path = tmp.path / "deep/er/solution.json";
+  const fs::path path = tmp.path() / "deep/er/solution.json";
   util::write_file_atomic(path, "first version, longer than the second\n");
   CHECK(util::read_file(path) == "first version, longer than the second\n");
   util::write_file_atomic(path, "second\n");
@@ -365,22 +344,22 @@ TEST_CASE("write_file_atomic replaces content and leaves no temporary file", "[c
   CHECK((info.st_mode & 0777) == 0644);
 
   // A parent that is a file: an error, and nothing is left behind.
-  put(tmp.path, "blocker", "x");
-  CHECK_THAT(error_of([&] { util::write_file_atomic(tmp.path / "blocker/f.json", "y"); }),
+  put(tmp.path(), "blocker", "x");
+  CHECK_THAT(error_of([&] { util::write_file_atomic(tmp.path() / "blocker/f.json", "y"); }),
              Catch::Contains("cannot create directory"));
-  CHECK(util::read_file(tmp.path / "blocker") == "x");
+  CHECK(util::read_file(tmp.path() / "blocker") == "x");
 }
 
 TEST_CASE("read_file and display_path", "[core][traceset]") {
   TempDir tmp;
-  CHECK(error_of([&] { (void)util::read_file(tmp.path / "missing.json"); }) ==
-        (tmp.path / "missing.json").string() + ": cannot open: No such file or directory");
-  CHECK(error_of([&] { (void)util::read_file(tmp.path); }) ==
-        tmp.path.string() + ": is a directory, expected a file");
-  put(tmp.path, "bin", std::string("a\0b\r\n", 5));
-  CHECK(util::read_file(tmp.path / "bin") == std::string("a\0b\r\n", 5));
-  CHECK(util::display_path(tmp.path / "workloads/x.jsonl", tmp.path) == "workloads/x.jsonl");
-  CHECK(util::display_path("/elsewhere/x.jsonl", tmp.path) == "/elsewhere/x.jsonl");
+  CHECK(error_of([&] { (void)util::read_file(tmp.path() / "missing.json"); }) ==
+        (tmp.path() / "missing.json").string() + ": cannot open: No such file or directory");
+  CHECK(error_of([&] { (void)util::read_file(tmp.path()); }) ==
+        tmp.path().string() + ": is a directory, expected a file");
+  put(tmp.path(), "bin", std::string("a\0b\r\n", 5));
+  CHECK(util::read_file(tmp.path() / "bin") == std::string("a\0b\r\n", 5));
+  CHECK(util::display_path(tmp.path() / "workloads/x.jsonl", tmp.path()) == "workloads/x.jsonl");
+  CHECK(util::display_path("/elsewhere/x.jsonl", tmp.path()) == "/elsewhere/x.jsonl");
 }
 
 // ---------------------------------------------------------------------------------------------

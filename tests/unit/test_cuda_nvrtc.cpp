@@ -6,6 +6,7 @@
 #include "fibkit/cuda/resources.hpp"
 #include "fibkit/cuda/signature.hpp"
 #include "fibkit/util/error.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,7 +17,6 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -29,39 +29,9 @@ using fibkit::cuda::CompileOutput;
 using fibkit::cuda::find_lowered;
 using fibkit::cuda::kernel_signature;
 using fibkit::cuda::ParamType;
+using fibkit::testing::TempDir;
 
 namespace {
-
-/// A fresh temporary directory, removed with everything in it when the test ends.
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "fibkit-nvrtc-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    m_path = fs::path(pattern);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return m_path; }
-
-  /// Writes `content` to `rel` below the directory, creating its parents.
-  fs::path write(const std::string& rel, const std::string& content) const {
-    const fs::path file = m_path / rel;
-    fs::create_directories(file.parent_path());
-    std::ofstream(file, std::ios::binary) << content;
-    return file;
-  }
-
-private:
-  fs::path m_path;
-};
 
 /// Sets an environment variable (or unsets it for nullopt) until the end of the scope.
 class EnvGuard {

@@ -4,6 +4,7 @@
 #include "fibkit/core/definition.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/util/file.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,21 +18,10 @@ using namespace fibkit;
 
 namespace {
 
-struct Project {
-  fs::path dir;
-  Project() {
-    std::string tmpl = (fs::temp_directory_path() / "fibkit-build-XXXXXX").string();
-    dir = ::mkdtemp(tmpl.data());
-  }
-  ~Project() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  void write(const std::string& path, const std::string& text) const {
-    util::write_file_atomic(dir / path, text);
-  }
+/// A temporary project directory that parses config.toml text against itself.
+struct Project : testing::TempDir {
   core::ProjectConfig config(const std::string& toml) const {
-    return core::parse_config(toml, "config.toml", dir);
+    return core::parse_config(toml, "config.toml", path());
   }
 };
 
@@ -179,7 +169,7 @@ TEST_CASE("build: a syntax error is reported at the user's file and line", "[nvr
   p.write("k/scale.cu", "#include \"fibkit.cuh\"\n\nextern \"C\" __global__ void scale_kernel(\n"
                         "  int x) { int y = x +; }\n");
   const fs::path cwd = fs::current_path();
-  fs::current_path(p.dir);
+  fs::current_path(p.path());
   try {
     build_and_check(p, config_with("scale_kernel", k_good_args));
     FAIL("expected a compile error");
@@ -205,7 +195,7 @@ TEST_CASE("build: a kernel must be declared in exactly one .cu source", "[nvrtc]
 TEST_CASE("build: the cache serves unchanged sources and a header change invalidates it",
           "[nvrtc][engine][cache]") {
   Project p;
-  util::DiskCache cache(p.dir / "cache");
+  util::DiskCache cache(p.path() / "cache");
   p.write("k/params.cuh", "constexpr float kBias = 0.0f;\n");
   p.write("k/scale.cu", std::string("#include \"params.cuh\"\n") + k_kernel);
   const std::string toml = config_with("scale_kernel", k_good_args);
@@ -238,7 +228,7 @@ TEST_CASE("build: two processes building the same key concurrently both succeed"
     if (pid == 0) {
       int rc = 0;
       try {
-        util::DiskCache cache(p.dir / "cache");
+        util::DiskCache cache(p.path() / "cache");
         build_and_check(p, toml, &cache);
       } catch (...) {
         rc = 1;
@@ -253,7 +243,7 @@ TEST_CASE("build: two processes building the same key concurrently both succeed"
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
   }
-  util::DiskCache cache(p.dir / "cache");
+  util::DiskCache cache(p.path() / "cache");
   CHECK(cache.entry_count() == 1);
   CHECK(build_and_check(p, toml, &cache).programs[0].cached);
 }

@@ -2,6 +2,7 @@
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/hash.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -23,24 +24,9 @@ namespace fs = std::filesystem;
 using namespace fibkit::util;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using fibkit::testing::TempDir;
 
 namespace {
-
-/// A fresh temporary directory, removed with its contents.
-struct CacheDir {
-  fs::path path;
-  CacheDir() {
-    std::string tmpl = (fs::temp_directory_path() / "fibkit-cache-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~CacheDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  CacheDir(const CacheDir&) = delete;
-  CacheDir& operator=(const CacheDir&) = delete;
-};
 
 /// Sets or unsets environment variables for one scope, restoring the old values after.
 class EnvGuard {
@@ -170,8 +156,8 @@ TEST_CASE("DiskCache::default_dir: FIB_CACHE_PATH, then XDG_CACHE_HOME, then HOM
 }
 
 TEST_CASE("DiskCache: put then get returns the payload", "[util][cache]") {
-  CacheDir dir;
-  const fs::path root = dir.path / "nested" / "cache";
+  TempDir dir;
+  const fs::path root = dir.path() / "nested" / "cache";
   DiskCache cache(root, 0);
   CHECK(cache.root() == root);
   CHECK_THAT(read_bytes(root / "CACHEDIR.TAG"),
@@ -208,8 +194,8 @@ TEST_CASE("DiskCache: put then get returns the payload", "[util][cache]") {
 }
 
 TEST_CASE("DiskCache: a missing entry is a miss; keys are validated", "[util][cache]") {
-  CacheDir dir;
-  DiskCache cache(dir.path, 0);
+  TempDir dir;
+  DiskCache cache(dir.path(), 0);
   CHECK_FALSE(cache.get(key_of("absent")).has_value());
   CHECK(cache.entry_count() == 0);
   CHECK(DiskCache::is_valid_key(key_of("x")));
@@ -221,8 +207,8 @@ TEST_CASE("DiskCache: a missing entry is a miss; keys are validated", "[util][ca
 }
 
 TEST_CASE("DiskCache: put replaces an existing entry", "[util][cache]") {
-  CacheDir dir;
-  DiskCache cache(dir.path, 0);
+  TempDir dir;
+  DiskCache cache(dir.path(), 0);
   const std::string key = key_of("k");
   cache.put(key, "first version");
   cache.put(key, "second, longer version");
@@ -234,8 +220,8 @@ TEST_CASE("DiskCache: put replaces an existing entry", "[util][cache]") {
 }
 
 TEST_CASE("DiskCache: a truncated or corrupt entry is a miss and is deleted", "[util][cache]") {
-  CacheDir dir;
-  DiskCache cache(dir.path, 0);
+  TempDir dir;
+  DiskCache cache(dir.path(), 0);
   const std::string key = key_of("victim");
   const std::string payload = payload_of("victim", 5000);
   cache.put(key, payload);
@@ -285,10 +271,10 @@ TEST_CASE("DiskCache: a truncated or corrupt entry is a miss and is deleted", "[
 }
 
 TEST_CASE("DiskCache: a killed writer's leftovers are ignored and cleaned", "[util][cache]") {
-  CacheDir dir;
-  DiskCache cache(dir.path, 0);
+  TempDir dir;
+  DiskCache cache(dir.path(), 0);
   const std::string key = key_of("interrupted");
-  const fs::path shard = dir.path / key.substr(0, 2);
+  const fs::path shard = dir.path() / key.substr(0, 2);
   fs::create_directories(shard);
   // A writer killed mid-way leaves its temporary file and its (no longer locked) lock file.
   const fs::path fresh_tmp = shard / (key + ".tmp.AbC123");
@@ -313,14 +299,14 @@ TEST_CASE("DiskCache: a killed writer's leftovers are ignored and cleaned", "[ut
 
   write_bytes(shard / (key + ".lock"), "");
   cache.clear();
-  CHECK(tree(dir.path) == std::vector<std::string>{".evict.lock", "CACHEDIR.TAG"});
+  CHECK(tree(dir.path()) == std::vector<std::string>{".evict.lock", "CACHEDIR.TAG"});
 }
 
 TEST_CASE("DiskCache: evicts the least recently used entries beyond max_bytes", "[util][cache]") {
-  CacheDir dir;
+  TempDir dir;
   constexpr std::size_t kPayload = 1000;
   constexpr std::uint64_t kEntry = kPayload + DiskCache::kHeaderSize;
-  DiskCache cache(dir.path, 3 * kEntry);
+  DiskCache cache(dir.path(), 3 * kEntry);
   const auto now = fs::file_time_type::clock::now();
   const auto set_age = [&](const std::string& name, int seconds) {
     fs::last_write_time(cache.entry_path(key_of(name)), now - std::chrono::seconds(seconds));
@@ -365,8 +351,8 @@ TEST_CASE("DiskCache: evicts the least recently used entries beyond max_bytes", 
 }
 
 TEST_CASE("DiskCache: the entry just written is never evicted", "[util][cache]") {
-  CacheDir dir;
-  DiskCache cache(dir.path, 500);
+  TempDir dir;
+  DiskCache cache(dir.path(), 500);
   cache.put(key_of("small"), "s");
   // Even when it alone exceeds the limit, and even when its mtime is the oldest.
   fs::last_write_time(cache.entry_path(key_of("small")),
@@ -379,7 +365,7 @@ TEST_CASE("DiskCache: the entry just written is never evicted", "[util][cache]")
 }
 
 TEST_CASE("DiskCache: concurrent processes writing the same and different keys", "[util][cache]") {
-  CacheDir dir;
+  TempDir dir;
   constexpr int kProcesses = 6;
   constexpr int kRounds = 25;
   const std::string shared = key_of("shared");
@@ -408,7 +394,7 @@ TEST_CASE("DiskCache: concurrent processes writing the same and different keys",
   SECTION("with eviction running concurrently") {
     max_bytes = 200000;
   }
-  const DiskCache setup(dir.path, max_bytes); // creates the directory before the race
+  const DiskCache setup(dir.path(), max_bytes); // creates the directory before the race
 
   std::vector<pid_t> children;
   for (int p = 0; p < kProcesses; ++p) {
@@ -417,7 +403,7 @@ TEST_CASE("DiskCache: concurrent processes writing the same and different keys",
     if (pid == 0) {
       int status = 0;
       try {
-        const DiskCache cache(dir.path, max_bytes);
+        const DiskCache cache(dir.path(), max_bytes);
         for (int r = 0; r < kRounds; ++r) {
           cache.put(shared, shared_payload(p, r));
           cache.put(key_of(own_name(p, r)), payload_of(own_name(p, r), 3000 + 37 * r));
@@ -442,7 +428,7 @@ TEST_CASE("DiskCache: concurrent processes writing the same and different keys",
     CHECK(WEXITSTATUS(status) == 0);
   }
 
-  const DiskCache cache(dir.path, max_bytes);
+  const DiskCache cache(dir.path(), max_bytes);
   if (max_bytes == 0) {
     CHECK(cache.entry_count() == 1 + kProcesses * kRounds);
     CHECK(is_valid_shared(cache.get(shared)));
@@ -460,14 +446,14 @@ TEST_CASE("DiskCache: concurrent processes writing the same and different keys",
     }
   }
   // Only entries remain: no temporary or lock files.
-  for (const std::string& name : tree(dir.path)) {
+  for (const std::string& name : tree(dir.path())) {
     CHECK((name.size() == 2 || name.size() == 2 + 1 + 32 + 4 || name == "CACHEDIR.TAG" ||
            name == ".evict.lock"));
   }
 }
 
 TEST_CASE("DiskCache: concurrent threads with their own DiskCache objects", "[util][cache]") {
-  CacheDir dir;
+  TempDir dir;
   constexpr int kThreads = 4;
   constexpr int kRounds = 30;
   const std::string shared = key_of("shared");
@@ -476,7 +462,7 @@ TEST_CASE("DiskCache: concurrent threads with their own DiskCache objects", "[ut
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       try {
-        const DiskCache cache(dir.path, 0);
+        const DiskCache cache(dir.path(), 0);
         for (int r = 0; r < kRounds; ++r) {
           const std::string own = "t" + std::to_string(t) + "r" + std::to_string(r);
           cache.put(shared, payload_of("shared", 50000)); // same bytes from every thread
@@ -494,7 +480,7 @@ TEST_CASE("DiskCache: concurrent threads with their own DiskCache objects", "[ut
     thread.join();
   }
   CHECK(failures == std::vector<int>(kThreads, 0));
-  const DiskCache cache(dir.path, 0);
+  const DiskCache cache(dir.path(), 0);
   CHECK(cache.entry_count() == 1 + kThreads * kRounds);
   for (int t = 0; t < kThreads; ++t) {
     for (int r = 0; r < kRounds; ++r) {
@@ -505,17 +491,17 @@ TEST_CASE("DiskCache: concurrent threads with their own DiskCache objects", "[ut
 }
 
 TEST_CASE("DiskCache: clear removes the entries and keeps CACHEDIR.TAG", "[util][cache]") {
-  CacheDir dir;
-  DiskCache cache(dir.path, 0);
+  TempDir dir;
+  DiskCache cache(dir.path(), 0);
   for (int i = 0; i < 20; ++i) {
     cache.put(key_of(std::to_string(i)), payload_of(std::to_string(i), 100));
   }
-  write_bytes(dir.path / "user-notes.txt", "not the cache's"); // foreign files are left alone
+  write_bytes(dir.path() / "user-notes.txt", "not the cache's"); // foreign files are left alone
   CHECK(cache.entry_count() == 20);
   cache.clear();
   CHECK(cache.entry_count() == 0);
   CHECK(cache.size_bytes() == 0);
-  CHECK(tree(dir.path) ==
+  CHECK(tree(dir.path()) ==
         std::vector<std::string>{".evict.lock", "CACHEDIR.TAG", "user-notes.txt"});
   cache.clear(); // idempotent
   cache.put(key_of("after"), "still works");
@@ -523,17 +509,17 @@ TEST_CASE("DiskCache: clear removes the entries and keeps CACHEDIR.TAG", "[util]
 }
 
 TEST_CASE("DiskCache: errors name the path", "[util][cache]") {
-  CacheDir dir;
-  write_bytes(dir.path / "file", "a regular file");
-  CHECK_THROWS_WITH(DiskCache(dir.path / "file" / "cache", 0),
-                    Contains((dir.path / "file" / "cache").string()));
-  CHECK_THROWS_AS(DiskCache(dir.path / "file", 0), fibkit::Error);
+  TempDir dir;
+  write_bytes(dir.path() / "file", "a regular file");
+  CHECK_THROWS_WITH(DiskCache(dir.path() / "file" / "cache", 0),
+                    Contains((dir.path() / "file" / "cache").string()));
+  CHECK_THROWS_AS(DiskCache(dir.path() / "file", 0), fibkit::Error);
 
   if (::geteuid() != 0) { // root ignores permissions
-    DiskCache cache(dir.path / "ro", 0);
-    fs::permissions(dir.path / "ro", fs::perms::owner_read | fs::perms::owner_exec);
-    CHECK_THROWS_WITH(cache.put(key_of("x"), "payload"), Contains((dir.path / "ro").string()));
+    DiskCache cache(dir.path() / "ro", 0);
+    fs::permissions(dir.path() / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+    CHECK_THROWS_WITH(cache.put(key_of("x"), "payload"), Contains((dir.path() / "ro").string()));
     CHECK_FALSE(cache.get(key_of("x")).has_value());
-    fs::permissions(dir.path / "ro", fs::perms::owner_all);
+    fs::permissions(dir.path() / "ro", fs::perms::owner_all);
   }
 }

@@ -4,6 +4,7 @@
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/json_reader.hpp"
 #include "fibkit/util/json_writer.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-using fibkit::Error;
+using fibkit::testing::error_of;
 using fibkit::util::format_json_double;
 using fibkit::util::json_path_index;
 using fibkit::util::json_path_member;
@@ -28,20 +29,6 @@ using fibkit::util::JsonWriter;
 using fibkit::util::k_bare_nonfinite_prefix;
 using fibkit::util::parse_json;
 using fibkit::util::quote_json_string;
-
-namespace {
-
-/// The message of the fibkit::Error that `fn` throws, or "no error".
-template <typename Fn> std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-} // namespace
 
 TEST_CASE("format_json_double matches pydantic's float spelling", "[util][json]") {
   const std::vector<std::pair<double, std::string>> table{

@@ -67,12 +67,12 @@ namespace fibkit::cuda {
 /// Facts of the device that launch sizes and checks use.
 struct DeviceInfo {
   int ordinal = 0;
-  std::string name;      ///< e.g. "NVIDIA H100 80GB HBM3"
+  std::string name; ///< e.g. "NVIDIA H100 80GB HBM3"
   int cc_major = 0;
   int cc_minor = 0;
   int num_sms = 0;
   int l2_bytes = 0;
-  int max_smem_optin = 0;  ///< bytes of shared memory a block may opt in to
+  int max_smem_optin = 0; ///< bytes of shared memory a block may opt in to
 };
 
 /// The primary context of one device, current on the calling thread while alive.
@@ -140,7 +140,7 @@ struct LaunchDims {
   std::array<unsigned, 3> grid{1, 1, 1};
   std::array<unsigned, 3> block{1, 1, 1};
   unsigned shared_memory = 0;
-  std::array<unsigned, 3> cluster{0, 0, 0};  ///< all 0: no cluster
+  std::array<unsigned, 3> cluster{0, 0, 0}; ///< all 0: no cluster
   bool cooperative = false;
 };
 

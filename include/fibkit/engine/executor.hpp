@@ -21,9 +21,9 @@ namespace fibkit::engine {
 /// The values of one call: a device pointer per tensor input and output (0 for an absent
 /// optional input), and the value of each scalar input.
 struct CallArgs {
-  std::vector<CUdeviceptr> inputs;           ///< in definition order (ignored for scalars)
-  std::vector<core::ScalarValue> scalars;    ///< in definition order (used for scalars only)
-  std::vector<CUdeviceptr> outputs;          ///< in definition order
+  std::vector<CUdeviceptr> inputs;        ///< in definition order (ignored for scalars)
+  std::vector<core::ScalarValue> scalars; ///< in definition order (used for scalars only)
+  std::vector<CUdeviceptr> outputs;       ///< in definition order
 };
 
 class PlanExecutor {
@@ -53,10 +53,10 @@ private:
   const SolutionBuild& m_build;
   const cuda::Context& m_context;
   std::vector<std::unique_ptr<cuda::Module>> m_modules;
-  std::vector<CUfunction> m_functions;  ///< per launch
-  std::vector<const KernelBuild*> m_kernels;  ///< per launch
+  std::vector<CUfunction> m_functions;       ///< per launch
+  std::vector<const KernelBuild*> m_kernels; ///< per launch
   core::Env m_env;
-  std::vector<cuda::LaunchDims> m_dims;  ///< per launch, after prepare()
+  std::vector<cuda::LaunchDims> m_dims; ///< per launch, after prepare()
   std::vector<cuda::DeviceBuffer> m_workspaces;
 };
 
