@@ -138,3 +138,9 @@ fibkit_cli_test("list: blob dtype differs from the definition" 1 "wrong_dtype.sa
 fibkit_cli_test("list: blob shape differs from the workload" 1 "wrong_shape.safetensors: tensor \"x\" is F32 \\[4, 3\\], the definition needs float32 \\[3, 4\\]" "" ARGS list --dataset ${BAD})
 fibkit_cli_test("list: blob without the tensor key" 1 "no_key.safetensors: no tensor \"x\" \\(workload w4" "" ARGS list --dataset ${BAD})
 fibkit_cli_test("list --json reports invalid blobs" 1 "\"invalid\": \\[" "" ARGS list --json --dataset ${BAD})
+
+# synth: stand-ins for missing blobs, then list sees them present and valid.
+add_test(NAME "cli: synth writes valid stand-ins that list then sees present"
+         COMMAND sh -c "d='${CMAKE_CURRENT_BINARY_DIR}/synth_ds' && rm -rf \"$d\" && mkdir -p \"$d/definitions/gdn\" \"$d/workloads/gdn\" && cp '${CONTEST}/definitions/gdn/gdn_decode_qk4_v8_d128_k_last.json' \"$d/definitions/gdn/\" && head -3 '${CONTEST}/workloads/gdn/gdn_decode_qk4_v8_d128_k_last.jsonl' > \"$d/workloads/gdn/gdn_decode_qk4_v8_d128_k_last.jsonl\" && '$<TARGET_FILE:fibkit>' list --dataset \"$d\" | grep -q '3 referenced, 0 present, 3 missing' && '$<TARGET_FILE:fibkit>' synth --dataset \"$d\" --seed 7 && '$<TARGET_FILE:fibkit>' list --dataset \"$d\" | grep -q '3 referenced, 3 present, 0 missing'")
+set_tests_properties("cli: synth writes valid stand-ins that list then sees present" PROPERTIES LABELS cli)
+fibkit_cli_test("synth needs --dataset" 2 "" "--dataset" ARGS synth)

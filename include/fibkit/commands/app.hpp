@@ -33,6 +33,7 @@ Command register_build(CLI::App& app);
 Command register_init(CLI::App& app);
 Command register_list(CLI::App& app);
 Command register_pack(CLI::App& app);
+Command register_synth(CLI::App& app);
 
 /// Parses argv, runs the chosen subcommand, prints errors as `fibkit: error: ...` and returns the
 /// process exit code (see ExitCode).
