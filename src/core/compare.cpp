@@ -101,6 +101,25 @@ OutputCheck stopped_check(EvaluationStatus status, std::string log) {
   return check;
 }
 
+// The first two official checks of an output: shape, then dtype (either stops the evaluation).
+// Also checks that both tensors hold as many bytes as their shapes say.
+std::optional<OutputCheck> check_shape_and_dtype(const std::string& name, const HostTensor& sol,
+                                                 const HostTensor& ref) {
+  if (sol.shape != ref.shape) {
+    return stopped_check(EvaluationStatus::incorrect_shape,
+                         fmt::format("output {}: shape {} differs from the reference {}", name,
+                                     shape_text(sol.shape), shape_text(ref.shape)));
+  }
+  if (sol.dtype != ref.dtype) {
+    return stopped_check(EvaluationStatus::incorrect_dtype,
+                         fmt::format("output {}: dtype {} differs from the reference {}", name,
+                                     dtype_name(sol.dtype), dtype_name(ref.dtype)));
+  }
+  check_host_tensor(sol, dtype_size(sol.dtype));
+  check_host_tensor(ref, dtype_size(ref.dtype));
+  return std::nullopt;
+}
+
 OutputCheck non_finite_check(double value, std::string log) {
   OutputCheck check = stopped_check(EvaluationStatus::incorrect_numerical, std::move(log));
   check.correctness = Correctness{value, value, ""};
@@ -155,18 +174,9 @@ OutputCheck check_indexer(const Definition& definition, const std::vector<HostTe
   const HostTensor& sol = solution[0];
   const HostTensor& ref = reference[0];
   const std::string name = output_name(definition, 0);
-  if (sol.shape != ref.shape) {
-    return stopped_check(EvaluationStatus::incorrect_shape,
-                         fmt::format("output {}: shape {} differs from the reference {}", name,
-                                     shape_text(sol.shape), shape_text(ref.shape)));
+  if (std::optional<OutputCheck> stop = check_shape_and_dtype(name, sol, ref)) {
+    return *stop;
   }
-  if (sol.dtype != ref.dtype) {
-    return stopped_check(EvaluationStatus::incorrect_dtype,
-                         fmt::format("output {}: dtype {} differs from the reference {}", name,
-                                     dtype_name(sol.dtype), dtype_name(ref.dtype)));
-  }
-  check_host_tensor(sol, dtype_size(sol.dtype));
-  check_host_tensor(ref, dtype_size(ref.dtype));
   if (sol.shape.size() != 2 || !dtype_is_integer(sol.dtype)) {
     throw Error(fmt::format("{}: output {} must be a 2-D integer tensor", definition.name, name));
   }
@@ -604,18 +614,9 @@ OutputCheck check_outputs(const Definition& definition, const std::vector<HostTe
     const HostTensor& sol = solution[i];
     const HostTensor& ref = reference[i];
     const std::string name = output_name(definition, i);
-    if (sol.shape != ref.shape) {
-      return stopped_check(EvaluationStatus::incorrect_shape,
-                           fmt::format("output {}: shape {} differs from the reference {}", name,
-                                       shape_text(sol.shape), shape_text(ref.shape)));
+    if (std::optional<OutputCheck> stop = check_shape_and_dtype(name, sol, ref)) {
+      return *stop;
     }
-    if (sol.dtype != ref.dtype) {
-      return stopped_check(EvaluationStatus::incorrect_dtype,
-                           fmt::format("output {}: dtype {} differs from the reference {}", name,
-                                       dtype_name(sol.dtype), dtype_name(ref.dtype)));
-    }
-    check_host_tensor(sol, dtype_size(sol.dtype));
-    check_host_tensor(ref, dtype_size(ref.dtype));
     if (is_float_dtype(sol.dtype)) {
       const Loader load_x = loader_for(sol.dtype);
       const std::size_t size = dtype_size(sol.dtype);
