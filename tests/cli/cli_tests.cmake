@@ -144,3 +144,15 @@ add_test(NAME "cli: synth writes valid stand-ins that list then sees present"
          COMMAND sh -c "d='${CMAKE_CURRENT_BINARY_DIR}/synth_ds' && rm -rf \"$d\" && mkdir -p \"$d/definitions/gdn\" \"$d/workloads/gdn\" && cp '${CONTEST}/definitions/gdn/gdn_decode_qk4_v8_d128_k_last.json' \"$d/definitions/gdn/\" && head -3 '${CONTEST}/workloads/gdn/gdn_decode_qk4_v8_d128_k_last.jsonl' > \"$d/workloads/gdn/gdn_decode_qk4_v8_d128_k_last.jsonl\" && '$<TARGET_FILE:fibkit>' list --dataset \"$d\" | grep -q '3 referenced, 0 present, 3 missing' && '$<TARGET_FILE:fibkit>' synth --dataset \"$d\" --seed 7 && '$<TARGET_FILE:fibkit>' list --dataset \"$d\" | grep -q '3 referenced, 3 present, 0 missing'")
 set_tests_properties("cli: synth writes valid stand-ins that list then sees present" PROPERTIES LABELS cli)
 fibkit_cli_test("synth needs --dataset" 2 "" "--dataset" ARGS synth)
+
+# The native references (references/<definition>/) compile for Hopper and Blackwell with no
+# warning and pass the launch checks against their definitions.
+file(GLOB FIBKIT_REFERENCE_CONFIGS ${PROJECT_SOURCE_DIR}/references/*/config.toml)
+foreach(config ${FIBKIT_REFERENCE_CONFIGS})
+  get_filename_component(ref_dir ${config} DIRECTORY)
+  get_filename_component(ref_name ${ref_dir} NAME)
+  add_test(NAME "nvrtc: reference ${ref_name} builds for sm_90a and sm_100a, no warnings"
+           COMMAND sh -c "FIB_CACHE_PATH='${CMAKE_CURRENT_BINARY_DIR}/cache_refs' '$<TARGET_FILE:fibkit>' build --config '${config}' --arch sm_90a --arch sm_100a > /dev/null 2> '${CMAKE_CURRENT_BINARY_DIR}/ref_${ref_name}.err'; rc=$?; cat '${CMAKE_CURRENT_BINARY_DIR}/ref_${ref_name}.err'; test $rc = 0 && ! grep -q warning '${CMAKE_CURRENT_BINARY_DIR}/ref_${ref_name}.err'")
+  set_tests_properties("nvrtc: reference ${ref_name} builds for sm_90a and sm_100a, no warnings"
+                       PROPERTIES LABELS nvrtc)
+endforeach()
