@@ -21,19 +21,19 @@ constexpr int kNumHeads = 16;
 constexpr int kDimCkv = 512;
 constexpr int kDimKpe = 64;
 constexpr int kTopk = 2048;
-}  // namespace
+} // namespace
 
 // grid [num_tokens * num_qo_heads, topk / block], block [any]: one thread per (t, h, j).
-extern "C" __global__ void dsa_ref_logits_kernel(
-    const __nv_bfloat16* q_nope,     // [T, 16, 512]
-    const __nv_bfloat16* q_pe,       // [T, 16, 64]
-    const __nv_bfloat16* ckv_cache,  // [num_pages, 64, 512]
-    const __nv_bfloat16* kpe_cache,  // [num_pages, 64, 64]
-    const int* sparse_indices,       // [T, 2048]
-    float sm_scale,
-    float* probs,                    // workspace [T, 16, 2048]
-    int num_tokens) {
-  const int th = blockIdx.x;  // t * 16 + h
+extern "C" __global__ void
+dsa_ref_logits_kernel(const __nv_bfloat16* q_nope,    // [T, 16, 512]
+                      const __nv_bfloat16* q_pe,      // [T, 16, 64]
+                      const __nv_bfloat16* ckv_cache, // [num_pages, 64, 512]
+                      const __nv_bfloat16* kpe_cache, // [num_pages, 64, 64]
+                      const int* sparse_indices,      // [T, 2048]
+                      float sm_scale,
+                      float* probs, // workspace [T, 16, 2048]
+                      int num_tokens) {
+  const int th = blockIdx.x; // t * 16 + h
   const int j = blockIdx.y * blockDim.x + threadIdx.x;
   if (th >= num_tokens * kNumHeads || j >= kTopk) {
     return;
@@ -42,7 +42,7 @@ extern "C" __global__ void dsa_ref_logits_kernel(
   const int idx = sparse_indices[t * kTopk + j];
   float* out = probs + static_cast<long long>(th) * kTopk + j;
   if (idx < 0) {
-    *out = -__int_as_float(0x7f800000);  // padding
+    *out = -__int_as_float(0x7f800000); // padding
     return;
   }
   const __nv_bfloat16* qn = q_nope + static_cast<long long>(th) * kDimCkv;
@@ -60,8 +60,8 @@ extern "C" __global__ void dsa_ref_logits_kernel(
 }
 
 // grid [num_tokens], block [num_qo_heads]: one thread per (t, h).
-extern "C" __global__ void dsa_ref_softmax_kernel(float* probs,  // workspace [T, 16, 2048]
-                                                  float* lse,    // [T, 16]
+extern "C" __global__ void dsa_ref_softmax_kernel(float* probs, // workspace [T, 16, 2048]
+                                                  float* lse,   // [T, 16]
                                                   int num_tokens) {
   const int t = blockIdx.x;
   const int h = threadIdx.x;
@@ -74,7 +74,7 @@ extern "C" __global__ void dsa_ref_softmax_kernel(float* probs,  // workspace [T
   for (int j = 0; j < kTopk; ++j) {
     max_logit = fmaxf(max_logit, row[j]);
   }
-  if (max_logit == minus_inf) {  // no valid entry
+  if (max_logit == minus_inf) { // no valid entry
     lse[t * kNumHeads + h] = minus_inf;
     for (int j = 0; j < kTopk; ++j) {
       row[j] = 0.0f;
@@ -98,8 +98,8 @@ extern "C" __global__ void dsa_ref_softmax_kernel(float* probs,  // workspace [T
 // grid [num_tokens * num_qo_heads], block [head_dim_ckv]: one thread per (t, h, d).
 extern "C" __global__ void dsa_ref_output_kernel(const __nv_bfloat16* ckv_cache,
                                                  const int* sparse_indices,
-                                                 const float* probs,  // workspace [T, 16, 2048]
-                                                 __nv_bfloat16* output,  // [T, 16, 512]
+                                                 const float* probs,    // workspace [T, 16, 2048]
+                                                 __nv_bfloat16* output, // [T, 16, 512]
                                                  int num_tokens) {
   const int th = blockIdx.x;
   const int d = threadIdx.x;

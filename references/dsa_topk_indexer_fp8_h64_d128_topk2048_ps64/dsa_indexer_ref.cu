@@ -21,17 +21,17 @@ constexpr int kNumHeads = 64;
 constexpr int kHeadDim = 128;
 constexpr int kPageSize = 64;
 constexpr int kTopk = 2048;
-constexpr int kPageBytes = kPageSize * (kHeadDim + 4);  // 8448
-}  // namespace
+constexpr int kPageBytes = kPageSize * (kHeadDim + 4); // 8448
+} // namespace
 
 // grid [batch_size, max_num_pages], block [page_size]: one thread per (b, position j).
 extern "C" __global__ void dsa_ref_indexer_score_kernel(
-    const __nv_fp8_e4m3* q_index_fp8,      // [B, 64, 128]
-    const unsigned char* k_index_cache,    // [num_pages, 64, 1, 132] raw bytes
-    const float* weights,                  // [B, 64]
-    const int* seq_lens,                   // [B]
-    const int* block_table,                // [B, max_num_pages]
-    float* scores,                         // workspace [B, max_num_pages * 64]
+    const __nv_fp8_e4m3* q_index_fp8,   // [B, 64, 128]
+    const unsigned char* k_index_cache, // [num_pages, 64, 1, 132] raw bytes
+    const float* weights,               // [B, 64]
+    const int* seq_lens,                // [B]
+    const int* block_table,             // [B, max_num_pages]
+    float* scores,                      // workspace [B, max_num_pages * 64]
     int batch_size, int max_num_pages) {
   const int b = blockIdx.x;
   const int j = blockIdx.y * kPageSize + threadIdx.x;
@@ -46,12 +46,12 @@ extern "C" __global__ void dsa_ref_indexer_score_kernel(
   const int s = j % kPageSize;
   const unsigned char* page_bytes = k_index_cache + page * kPageBytes;
   const unsigned char* k_row = page_bytes + s * kHeadDim;
-  const float k_scale =
-      reinterpret_cast<const float*>(page_bytes + kPageSize * kHeadDim)[s];
+  const float k_scale = reinterpret_cast<const float*>(page_bytes + kPageSize * kHeadDim)[s];
 
   double score = 0.0;
   for (int h = 0; h < kNumHeads; ++h) {
-    const __nv_fp8_e4m3* q_row = q_index_fp8 + (static_cast<long long>(b) * kNumHeads + h) * kHeadDim;
+    const __nv_fp8_e4m3* q_row =
+        q_index_fp8 + (static_cast<long long>(b) * kNumHeads + h) * kHeadDim;
     double dot = 0.0;
     for (int c = 0; c < kHeadDim; ++c) {
       const double kc = static_cast<double>(fibkit::fp8_e4m3_to_float(k_row[c]) * k_scale);
@@ -65,10 +65,9 @@ extern "C" __global__ void dsa_ref_indexer_score_kernel(
 }
 
 // grid [batch_size], block [any]: one block per row, threads stride over positions.
-extern "C" __global__ void dsa_ref_indexer_select_kernel(const float* scores,
-                                                         const int* seq_lens,
+extern "C" __global__ void dsa_ref_indexer_select_kernel(const float* scores, const int* seq_lens,
                                                          const int* block_table,
-                                                         int* topk_indices,  // [B, 2048]
+                                                         int* topk_indices, // [B, 2048]
                                                          int batch_size, int max_num_pages) {
   const int b = blockIdx.x;
   if (b >= batch_size) {

@@ -18,24 +18,24 @@
 namespace {
 constexpr int kNumVHeads = 8;
 constexpr int kHeadSize = 128;
-constexpr int kVHeadsPerQKHead = 2;  // num_v_heads / num_q_heads
-}  // namespace
+constexpr int kVHeadsPerQKHead = 2; // num_v_heads / num_q_heads
+} // namespace
 
-extern "C" __global__ void gdn_decode_reference_kernel(
-    const __nv_bfloat16* q,          // [B, 1, 4, 128]
-    const __nv_bfloat16* k,          // [B, 1, 4, 128]
-    const __nv_bfloat16* v,          // [B, 1, 8, 128]
-    const float* state,              // [B, 8, 128, 128] (v, k), may be nullptr
-    const float* A_log,              // [8]
-    const __nv_bfloat16* a,          // [B, 1, 8]
-    const float* dt_bias,            // [8]
-    const __nv_bfloat16* b,          // [B, 1, 8]
-    float scale,
-    __nv_bfloat16* output,           // [B, 1, 8, 128]
-    float* new_state,                // [B, 8, 128, 128] (v, k)
-    int batch_size) {
-  const int bh = blockIdx.x;  // b * 8 + h
-  const int row = threadIdx.x;  // v
+extern "C" __global__ void
+gdn_decode_reference_kernel(const __nv_bfloat16* q, // [B, 1, 4, 128]
+                            const __nv_bfloat16* k, // [B, 1, 4, 128]
+                            const __nv_bfloat16* v, // [B, 1, 8, 128]
+                            const float* state,     // [B, 8, 128, 128] (v, k), may be nullptr
+                            const float* A_log,     // [8]
+                            const __nv_bfloat16* a, // [B, 1, 8]
+                            const float* dt_bias,   // [8]
+                            const __nv_bfloat16* b, // [B, 1, 8]
+                            float scale,
+                            __nv_bfloat16* output, // [B, 1, 8, 128]
+                            float* new_state,      // [B, 8, 128, 128] (v, k)
+                            int batch_size) {
+  const int bh = blockIdx.x;   // b * 8 + h
+  const int row = threadIdx.x; // v
   if (bh >= batch_size * kNumVHeads || row >= kHeadSize) {
     return;
   }
@@ -67,7 +67,8 @@ extern "C" __global__ void gdn_decode_reference_kernel(
     const float s = s_row != nullptr ? s_row[kk] : 0.0f;
     old_v += static_cast<double>(__bfloat162float(k_vec[kk])) * static_cast<double>(g * s);
   }
-  const double new_v = static_cast<double>(beta) * v_val + (1.0 - static_cast<double>(beta)) * old_v;
+  const double new_v =
+      static_cast<double>(beta) * v_val + (1.0 - static_cast<double>(beta)) * old_v;
 
   // S'[v][:] and out[v] = scale * q . S'[v][:]
   double out = 0.0;

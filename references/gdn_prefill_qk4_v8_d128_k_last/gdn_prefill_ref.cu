@@ -21,23 +21,23 @@ namespace {
 constexpr int kNumQKHeads = 4;
 constexpr int kNumVHeads = 8;
 constexpr int kHeadSize = 128;
-constexpr int kVHeadsPerQKHead = 2;  // num_v_heads / num_q_heads
-}  // namespace
+constexpr int kVHeadsPerQKHead = 2; // num_v_heads / num_q_heads
+} // namespace
 
-extern "C" __global__ void gdn_prefill_reference_kernel(
-    const __nv_bfloat16* q,          // [T, 4, 128]
-    const __nv_bfloat16* k,          // [T, 4, 128]
-    const __nv_bfloat16* v,          // [T, 8, 128]
-    const float* state,              // [N, 8, 128, 128] (v, k), may be nullptr
-    const float* A_log,              // [8]
-    const __nv_bfloat16* a,          // [T, 8]
-    const float* dt_bias,            // [8]
-    const __nv_bfloat16* b,          // [T, 8]
-    const long long* cu_seqlens,     // [N + 1]
-    float scale,
-    __nv_bfloat16* output,           // [T, 8, 128]
-    float* new_state,                // [N, 8, 128, 128] (v, k)
-    int num_seqs) {
+extern "C" __global__ void
+gdn_prefill_reference_kernel(const __nv_bfloat16* q,      // [T, 4, 128]
+                             const __nv_bfloat16* k,      // [T, 4, 128]
+                             const __nv_bfloat16* v,      // [T, 8, 128]
+                             const float* state,          // [N, 8, 128, 128] (v, k), may be nullptr
+                             const float* A_log,          // [8]
+                             const __nv_bfloat16* a,      // [T, 8]
+                             const float* dt_bias,        // [8]
+                             const __nv_bfloat16* b,      // [T, 8]
+                             const long long* cu_seqlens, // [N + 1]
+                             float scale,
+                             __nv_bfloat16* output, // [T, 8, 128]
+                             float* new_state,      // [N, 8, 128, 128] (v, k)
+                             int num_seqs) {
   const int seq = blockIdx.x;
   const int h = blockIdx.y;
   const int row = threadIdx.x;
@@ -57,7 +57,7 @@ extern "C" __global__ void gdn_prefill_reference_kernel(
   const long long end = cu_seqlens[seq + 1];
   if (end <= begin) {
     for (int kk = 0; kk < kHeadSize; ++kk) {
-      s_row[kk] = 0.0f;  // empty sequence: new_state stays zero
+      s_row[kk] = 0.0f; // empty sequence: new_state stays zero
     }
     return;
   }
@@ -77,7 +77,8 @@ extern "C" __global__ void gdn_prefill_reference_kernel(
 
     double old_v = 0.0;
     for (int kk = 0; kk < kHeadSize; ++kk) {
-      old_v += static_cast<double>(__bfloat162float(k_vec[kk])) * static_cast<double>(g * s_row[kk]);
+      old_v +=
+          static_cast<double>(__bfloat162float(k_vec[kk])) * static_cast<double>(g * s_row[kk]);
     }
     const double new_v =
         static_cast<double>(beta) * v_val + (1.0 - static_cast<double>(beta)) * old_v;

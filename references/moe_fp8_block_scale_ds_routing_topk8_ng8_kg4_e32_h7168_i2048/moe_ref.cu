@@ -22,25 +22,25 @@
 namespace {
 constexpr int kNumExperts = 256;
 constexpr int kNumGroups = 8;
-constexpr int kGroupSize = kNumExperts / kNumGroups;  // 32
+constexpr int kGroupSize = kNumExperts / kNumGroups; // 32
 constexpr int kTopkGroups = 4;
 constexpr int kTopk = 8;
 constexpr int kNumLocalExperts = 32;
 constexpr int kHidden = 7168;
 constexpr int kInter = 2048;
 constexpr int kBlock = 128;
-constexpr int kHiddenBlocks = kHidden / kBlock;  // 56
-constexpr int kInterBlocks = kInter / kBlock;    // 16
-constexpr int kGemm1OutBlocks = 2 * kInter / kBlock;  // 32
-}  // namespace
+constexpr int kHiddenBlocks = kHidden / kBlock;      // 56
+constexpr int kInterBlocks = kInter / kBlock;        // 16
+constexpr int kGemm1OutBlocks = 2 * kInter / kBlock; // 32
+} // namespace
 
 // grid [ceil_div(seq_len, block)], block [any]: one thread per token.
-extern "C" __global__ void moe_ref_routing_kernel(const float* routing_logits,  // [T, 256]
-                                                  const __nv_bfloat16* routing_bias,  // [256]
+extern "C" __global__ void moe_ref_routing_kernel(const float* routing_logits,       // [T, 256]
+                                                  const __nv_bfloat16* routing_bias, // [256]
                                                   int local_expert_offset,
                                                   float routed_scaling_factor,
-                                                  int* slot_expert,     // [T, 8] local id or -1
-                                                  float* slot_weight,   // [T, 8]
+                                                  int* slot_expert,   // [T, 8] local id or -1
+                                                  float* slot_weight, // [T, 8]
                                                   int seq_len) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= seq_len) {
@@ -120,21 +120,21 @@ extern "C" __global__ void moe_ref_routing_kernel(const float* routing_logits,  
 }
 
 // grid [seq_len * 8, intermediate_size / block], block [any]: one thread per (t, slot, i).
-extern "C" __global__ void moe_ref_gemm1_kernel(const __nv_fp8_e4m3* hidden_states,  // [T, H]
-                                                const float* hidden_states_scale,    // [56, T]
-                                                const __nv_fp8_e4m3* gemm1_weights,  // [32, 2I, H]
-                                                const float* gemm1_weights_scale,    // [32, 32, 56]
-                                                const int* slot_expert,              // [T, 8]
-                                                float* act,                          // [T * 8, I]
+extern "C" __global__ void moe_ref_gemm1_kernel(const __nv_fp8_e4m3* hidden_states, // [T, H]
+                                                const float* hidden_states_scale,   // [56, T]
+                                                const __nv_fp8_e4m3* gemm1_weights, // [32, 2I, H]
+                                                const float* gemm1_weights_scale,   // [32, 32, 56]
+                                                const int* slot_expert,             // [T, 8]
+                                                float* act,                         // [T * 8, I]
                                                 int seq_len) {
-  const int row = blockIdx.x;  // t * 8 + slot
+  const int row = blockIdx.x; // t * 8 + slot
   const int i = blockIdx.y * blockDim.x + threadIdx.x;
   if (row >= seq_len * kTopk || i >= kInter) {
     return;
   }
   const int e = slot_expert[row];
   if (e < 0) {
-    return;  // empty slot: act is never read
+    return; // empty slot: act is never read
   }
   const int t = row / kTopk;
   const __nv_fp8_e4m3* a_row = hidden_states + static_cast<long long>(t) * kHidden;
@@ -142,7 +142,8 @@ extern "C" __global__ void moe_ref_gemm1_kernel(const __nv_fp8_e4m3* hidden_stat
       gemm1_weights + (static_cast<long long>(e) * 2 * kInter + i) * kHidden;
   const __nv_fp8_e4m3* gate_row =
       gemm1_weights + (static_cast<long long>(e) * 2 * kInter + kInter + i) * kHidden;
-  const float* w_scale = gemm1_weights_scale + static_cast<long long>(e) * kGemm1OutBlocks * kHiddenBlocks;
+  const float* w_scale =
+      gemm1_weights_scale + static_cast<long long>(e) * kGemm1OutBlocks * kHiddenBlocks;
 
   double x1 = 0.0;
   double gate = 0.0;
@@ -163,12 +164,12 @@ extern "C" __global__ void moe_ref_gemm1_kernel(const __nv_fp8_e4m3* hidden_stat
 }
 
 // grid [seq_len, hidden_size / block], block [any]: one thread per output element (t, h).
-extern "C" __global__ void moe_ref_gemm2_kernel(const __nv_fp8_e4m3* gemm2_weights,  // [32, H, I]
-                                                const float* gemm2_weights_scale,    // [32, 56, 16]
-                                                const int* slot_expert,              // [T, 8]
-                                                const float* slot_weight,            // [T, 8]
-                                                const float* act,                    // [T * 8, I]
-                                                __nv_bfloat16* output,               // [T, H]
+extern "C" __global__ void moe_ref_gemm2_kernel(const __nv_fp8_e4m3* gemm2_weights, // [32, H, I]
+                                                const float* gemm2_weights_scale,   // [32, 56, 16]
+                                                const int* slot_expert,             // [T, 8]
+                                                const float* slot_weight,           // [T, 8]
+                                                const float* act,                   // [T * 8, I]
+                                                __nv_bfloat16* output,              // [T, H]
                                                 int seq_len) {
   const int t = blockIdx.x;
   const int h = blockIdx.y * blockDim.x + threadIdx.x;
@@ -183,7 +184,8 @@ extern "C" __global__ void moe_ref_gemm2_kernel(const __nv_fp8_e4m3* gemm2_weigh
     }
     const float* c = act + (static_cast<long long>(t) * kTopk + slot) * kInter;
     const __nv_fp8_e4m3* w_row = gemm2_weights + (static_cast<long long>(e) * kHidden + h) * kInter;
-    const float* w_scale = gemm2_weights_scale + (static_cast<long long>(e) * kHiddenBlocks + h / kBlock) * kInterBlocks;
+    const float* w_scale = gemm2_weights_scale +
+                           (static_cast<long long>(e) * kHiddenBlocks + h / kBlock) * kInterBlocks;
     double o = 0.0;
     for (int ib = 0; ib < kInterBlocks; ++ib) {
       float part = 0.0f;
