@@ -16,5 +16,5 @@ echo
 echo
 echo "Compiled every kernel for H100/H200 (sm_90a) and B200 (sm_100a) and packed"
 echo "build/submission/<definition>/solution.json for the repository's config.toml."
-echo "Needs a GPU (not in this release yet): fibkit verify (correctness on every workload) and"
-echo "fibkit bench (contest timing)."
+echo "Needs a GPU: fibkit verify (correctness on every workload; exits 4 without a GPU) and"
+echo "fibkit bench (contest timing; not in this release yet)."

@@ -86,7 +86,7 @@ int run_app(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
   std::vector<Command> commands{register_init(app), register_build(app), register_list(app),
-                                register_pack(app), register_synth(app)};
+                                register_pack(app), register_synth(app), register_verify(app)};
 
   // CLI11 reports an unknown subcommand only as "A subcommand is required": name it instead.
   for (int i = 1; i < argc; ++i) {

@@ -156,3 +156,8 @@ foreach(config ${FIBKIT_REFERENCE_CONFIGS})
   set_tests_properties("nvrtc: reference ${ref_name} builds for sm_90a and sm_100a, no warnings"
                        PROPERTIES LABELS nvrtc)
 endforeach()
+
+# verify needs a GPU: without one it exits 4 and says so (the GPU paths run in tests/gpu).
+fibkit_cli_test("verify without a GPU exits 4" 4 "" "fibkit verify needs a GPU: no usable CUDA device"
+                ARGS verify --solution fibkit-simple-gdn-decode)
+fibkit_cli_test("verify rejects an unknown preset" 2 "" "preset" ARGS verify --preset fast)

@@ -34,6 +34,7 @@ Command register_init(CLI::App& app);
 Command register_list(CLI::App& app);
 Command register_pack(CLI::App& app);
 Command register_synth(CLI::App& app);
+Command register_verify(CLI::App& app);
 
 /// Parses argv, runs the chosen subcommand, prints errors as `fibkit: error: ...` and returns the
 /// process exit code (see ExitCode).

@@ -1,0 +1,329 @@
+// fibkit verify: correctness of a solution on every workload of its definition, judged by the
+// official rules against fibkit's native reference, each workload in an isolated child process.
+#include "fibkit/engine/verify.hpp"
+#include "fibkit/commands/app.hpp"
+#include "fibkit/core/compare.hpp"
+#include "fibkit/core/config.hpp"
+#include "fibkit/core/dataset.hpp"
+#include "fibkit/core/embedded.hpp"
+#include "fibkit/cuda/driver.hpp"
+#include "fibkit/engine/build.hpp"
+#include "fibkit/engine/isolation.hpp"
+#include "fibkit/util/file.hpp"
+#include "fibkit/util/json_writer.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace fibkit::commands {
+
+namespace {
+
+struct VerifyOptions {
+  std::string config;
+  std::string solution;
+  std::optional<std::string> dataset;
+  std::string workloads;
+  std::uint64_t seed = 0;
+  int trials = 2;
+  core::ToleranceFlags tolerance;
+  std::string preset = "official";
+  double timeout = 300.0;
+  bool json = false;
+  bool no_isolation = false;
+};
+
+// The embedded native reference of `definition`, written to `dir`; nullopt when there is none.
+std::optional<core::ProjectConfig> load_reference(const std::string& definition,
+                                                  const fs::path& dir) {
+  const std::string prefix = "references/" + definition + "/";
+  bool found = false;
+  for (const core::EmbeddedFile& f : core::embedded_files()) {
+    if (f.path.rfind(prefix, 0) == 0) {
+      util::write_file_atomic(dir / std::string(f.path.substr(prefix.size())),
+                              std::string(f.content));
+      found = true;
+    }
+  }
+  if (!found) {
+    return std::nullopt;
+  }
+  return core::load_config(dir / "config.toml");
+}
+
+// Workloads chosen by --workloads: comma-separated indices or uuid prefixes; all when empty.
+std::vector<std::size_t> select_workloads(const std::vector<core::Trace>& all,
+                                          const std::string& spec) {
+  std::vector<std::size_t> out;
+  if (spec.empty()) {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      out.push_back(i);
+    }
+    return out;
+  }
+  std::stringstream ss(spec);
+  for (std::string item; std::getline(ss, item, ',');) {
+    bool matched = false;
+    if (!item.empty() && item.find_first_not_of("0123456789") == std::string::npos) {
+      const std::size_t i = std::stoul(item);
+      if (i >= all.size()) {
+        throw UsageError(
+            fmt::format("--workloads: index {} is out of range (0..{})", i, all.size() - 1));
+      }
+      out.push_back(i);
+      continue;
+    }
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (!item.empty() && all[i].workload.uuid.rfind(item, 0) == 0) {
+        out.push_back(i);
+        matched = true;
+      }
+    }
+    if (!matched) {
+      throw UsageError(fmt::format("--workloads: no workload uuid starts with \"{}\"", item));
+    }
+  }
+  return out;
+}
+
+std::string axes_text(const core::Workload& w) {
+  std::string out;
+  for (const auto& [name, value] : w.axes) {
+    out += fmt::format("{}{}={}", out.empty() ? "" : " ", name, value);
+  }
+  return out;
+}
+
+std::string number(double v) {
+  return std::isnan(v) ? "NaN" : std::isinf(v) ? "inf" : fmt::format("{:.3g}", v);
+}
+
+ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
+  const core::ProjectConfig project = core::load_project_config(opt.config);
+  const core::Dataset ds = core::load_dataset(opt.dataset);
+  const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+
+  // The GPU's arch, found in a child: this process must not initialise CUDA before forking.
+  const engine::IsolatedResult probe = engine::run_isolated(
+      [] {
+        cuda::Driver::get(); // throws "no usable CUDA device: <why>"
+        return cuda::detect_arch();
+      },
+      std::chrono::seconds(60));
+  if (probe.outcome != engine::IsolatedResult::Outcome::ok) {
+    throw NoDeviceError(fmt::format("fibkit verify needs a GPU: {}",
+                                    probe.outcome == engine::IsolatedResult::Outcome::failed
+                                        ? probe.payload
+                                        : engine::describe(probe)));
+  }
+  const std::string arch = probe.payload;
+
+  std::vector<const core::SolutionConfig*> selected;
+  if (opt.solution.empty()) {
+    for (const core::SolutionConfig& s : project.solutions) {
+      selected.push_back(&s);
+    }
+  } else {
+    selected.push_back(&project.select(opt.solution));
+  }
+  std::optional<util::DiskCache> cache;
+  cache.emplace(util::DiskCache::default_dir());
+  engine::BuildSettings settings;
+  settings.cache = &*cache;
+
+  std::string tmpl = (fs::temp_directory_path() / "fibkit-verify-XXXXXX").string();
+  const fs::path tmp = ::mkdtemp(tmpl.data());
+  util::JsonWriter json(2);
+  if (opt.json) {
+    json.begin_object().key("schema_version").value(1).key("arch").value(arch);
+    json.key("results").begin_array();
+  }
+  std::size_t passed = 0;
+  std::size_t failed = 0;
+  bool warned_synth = false;
+  for (const core::SolutionConfig* s : selected) {
+    const core::Definition* def = ds.set.find_definition(s->definition);
+    if (!def) {
+      throw Error(fmt::format("{}: definition \"{}\" is not in the dataset ({})", s->where,
+                              s->definition, ds.label));
+    }
+    const std::optional<core::ProjectConfig> ref_project =
+        load_reference(def->name, tmp / def->name);
+    if (!ref_project) {
+      throw Error(fmt::format("no native reference for {} (fibkit has them for the five contest "
+                              "definitions; the Python reference bridge comes later)",
+                              def->name));
+    }
+    core::ToleranceFlags flags = opt.tolerance;
+    flags.preset =
+        opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
+    const core::SolutionConfig& reference = ref_project->solutions.front();
+    // NVRTC loads the CUDA driver into the process that calls it, and CUDA state does not survive
+    // fork(): this process never compiles. A first child builds and checks both solutions (and
+    // fills the compile cache); every workload's child then builds from the cache itself.
+    const auto build_job = [&](engine::SolutionBuild& sol_build, engine::SolutionBuild& ref_build) {
+      sol_build = engine::build_solution(*s, arch, settings);
+      engine::check_build(*s, *def, sol_build);
+      ref_build = engine::build_solution(reference, arch, settings);
+      engine::check_build(reference, *def, ref_build);
+      engine::VerifyJob job;
+      job.set = &ds.set;
+      job.definition = def;
+      job.solution = s;
+      job.solution_build = &sol_build;
+      job.reference = &reference;
+      job.reference_build = &ref_build;
+      job.arch = arch;
+      job.tolerance = core::resolve_tolerance(*def, flags);
+      job.seed = opt.seed;
+      job.trials = opt.trials;
+      return job;
+    };
+    const engine::IsolatedResult checked = engine::run_isolated(
+        [&] {
+          engine::SolutionBuild sb;
+          engine::SolutionBuild rb;
+          build_job(sb, rb);
+          std::string warnings;
+          for (const std::string& w : sb.warnings) {
+            warnings += w + "\n";
+          }
+          return warnings;
+        },
+        timeout);
+    if (checked.outcome != engine::IsolatedResult::Outcome::ok) {
+      throw Error(checked.outcome == engine::IsolatedResult::Outcome::failed
+                      ? checked.payload
+                      : "building " + s->name + ": " + engine::describe(checked) + "\n" +
+                            checked.log);
+    }
+    if (!checked.payload.empty()) {
+      spdlog::warn("{}", checked.payload.substr(0, checked.payload.size() - 1));
+    }
+    const core::Tolerance tolerance = core::resolve_tolerance(*def, flags);
+
+    const std::vector<core::Trace>& workloads = ds.set.workloads_of(def->name);
+    if (!opt.json) {
+      fmt::print("{}  {}  {}  atol {} rtol {} ratio {}\n",
+                 util::styled(s->name, util::Style::bold, ctx.color_stdout), def->name, arch,
+                 tolerance.atol, tolerance.rtol, tolerance.required_matched_ratio.value_or(1.0));
+      fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>7}\n", "#", "uuid", "axes",
+                 "status", "max abs", "max rel", "time");
+    }
+    for (std::size_t wi : select_workloads(workloads, opt.workloads)) {
+      const core::Workload& w = workloads[wi].workload;
+      const auto start = std::chrono::steady_clock::now();
+      engine::WorkloadVerdict verdict;
+      const auto work = [&] {
+        engine::SolutionBuild sb;
+        engine::SolutionBuild rb;
+        const engine::VerifyJob job = build_job(sb, rb);
+        return engine::verdict_to_json(engine::verify_workload(job, w));
+      };
+      if (opt.no_isolation) {
+        try {
+          verdict = engine::verdict_from_json(work());
+        } catch (const Error& e) {
+          verdict.status = core::EvaluationStatus::runtime_error;
+          verdict.log = e.what();
+        }
+      } else {
+        const engine::IsolatedResult r = engine::run_isolated(work, timeout);
+        if (r.outcome == engine::IsolatedResult::Outcome::ok) {
+          verdict = engine::verdict_from_json(r.payload);
+        } else {
+          verdict.status = *engine::failure_status(r);
+          verdict.log = engine::describe(r) + (r.log.empty() ? "" : "\n" + r.log);
+        }
+      }
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (verdict.synthesized && !warned_synth) {
+        spdlog::warn("some safetensors blobs of {} are missing: using structured stand-ins "
+                     "(`fibkit synth --dataset DIR` writes them once)",
+                     def->name);
+        warned_synth = true;
+      }
+      const bool ok = verdict.status == core::EvaluationStatus::passed;
+      (ok ? passed : failed) += 1;
+      if (opt.json) {
+        json.begin_object().key("solution").value(s->name).key("definition").value(def->name);
+        json.key("workload").value(w.uuid).key("index").value(static_cast<std::uint64_t>(wi));
+        json.key("status").value(core::status_name(verdict.status));
+        json.key("max_absolute_error");
+        verdict.correctness ? json.value_inf_nan_strings(verdict.correctness->max_absolute_error)
+                            : json.null();
+        json.key("max_relative_error");
+        verdict.correctness ? json.value_inf_nan_strings(verdict.correctness->max_relative_error)
+                            : json.null();
+        json.key("seconds").value(seconds).key("synthesized_inputs").value(verdict.synthesized);
+        json.key("log").value(verdict.log).end_object();
+      } else {
+        fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>6.2f}s\n", wi,
+                   w.uuid.substr(0, 8), axes_text(w).substr(0, 28),
+                   util::styled(core::status_name(verdict.status),
+                                ok ? util::Style::green : util::Style::red, ctx.color_stdout),
+                   verdict.correctness ? number(verdict.correctness->max_absolute_error) : "-",
+                   verdict.correctness ? number(verdict.correctness->max_relative_error) : "-",
+                   seconds);
+        if (!ok && !verdict.log.empty()) {
+          fmt::print("        {}\n", verdict.log.substr(0, 2000));
+        }
+      }
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  if (opt.json) {
+    json.end_array().key("passed").value(static_cast<std::uint64_t>(passed));
+    json.key("failed").value(static_cast<std::uint64_t>(failed)).end_object();
+    fmt::print("{}\n", json.str());
+  } else {
+    fmt::print("\n{} passed, {} failed\n", passed, failed);
+  }
+  return failed ? ExitCode::failed : ExitCode::ok;
+}
+
+} // namespace
+
+Command register_verify(CLI::App& app) {
+  auto opt = std::make_shared<VerifyOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "verify", "Check a solution on every workload with the official correctness rules against "
+                "fibkit's native reference (needs a GPU)");
+  sub->add_option("-c,--config", opt->config,
+                  "Project config (default: config.toml here or in a parent directory)");
+  sub->add_option("-s,--solution", opt->solution, "Verify only this solution (default: all)");
+  sub->add_option("--dataset", opt->dataset,
+                  "TraceSet (default: $FIB_DATASET_PATH, else the embedded examples)");
+  sub->add_option("--workloads", opt->workloads,
+                  "Comma-separated workload indices or uuid prefixes (default: all)");
+  sub->add_option("--seed", opt->seed, "Seed of the random inputs (default 0)");
+  sub->add_option("--trials", opt->trials, "Input sets per workload, each drawn afresh (default 2)")
+      ->check(CLI::Range(1, 100));
+  sub->add_option("--atol", opt->tolerance.atol, "Absolute tolerance (default 1e-2)");
+  sub->add_option("--rtol", opt->tolerance.rtol, "Relative tolerance (default 1e-2)");
+  sub->add_option("--required-matched-ratio", opt->tolerance.required_matched_ratio,
+                  "Fraction of elements that must match (default 1.0; MoE 0.95)");
+  sub->add_option("--preset", opt->preset,
+                  "official (the evaluator's defaults) or contest (the flags the contest used: "
+                  "MoE atol 1, rtol 0.3, ratio 0.9)")
+      ->check(CLI::IsMember({"official", "contest"}));
+  sub->add_option("--timeout", opt->timeout, "Seconds per workload (default 300)");
+  sub->add_flag("--json", opt->json, "Print one JSON document on stdout");
+  sub->add_flag("--no-isolation", opt->no_isolation,
+                "Run every workload in this process (faster; a crash ends the run)");
+  return {sub, [opt](const Context& ctx) { return run_verify(*opt, ctx); }};
+}
+
+} // namespace fibkit::commands

@@ -1,0 +1,243 @@
+#include "fibkit/engine/verify.hpp"
+
+#include "fibkit/core/synth.hpp"
+#include "fibkit/cuda/driver.hpp"
+#include "fibkit/engine/executor.hpp"
+#include "fibkit/engine/random.hpp"
+#include "fibkit/util/error.hpp"
+#include "fibkit/util/json_reader.hpp"
+#include "fibkit/util/json_writer.hpp"
+#include "fibkit/util/safetensors.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+
+namespace fibkit::engine {
+
+namespace {
+
+// Poison for outputs: NaN for every float type (all-ones bytes), a large positive value for
+// integers (0x7f bytes; -1 would look like valid padding).
+unsigned char poison_byte(core::DType dtype) {
+  return core::dtype_is_integer(dtype) ? 0x7f : 0xff;
+}
+
+// One call's tensors on the device, with a host copy of every input.
+struct CallData {
+  std::vector<cuda::DeviceBuffer> inputs; // per definition input (empty for scalars)
+  std::vector<core::HostTensor> host_inputs;
+  CallArgs args;
+  bool synthesized = false;
+};
+
+core::HostTensor download(const cuda::DeviceBuffer& buffer, core::DType dtype,
+                          std::vector<std::int64_t> shape) {
+  core::HostTensor t;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  t.bytes.resize(buffer.size());
+  buffer.download(t.bytes.data(), t.bytes.size());
+  return t;
+}
+
+// The inputs of one trial, as the official gen_inputs draws them.
+CallData make_inputs(const VerifyJob& job, const core::Workload& w,
+                     const std::map<std::string, std::int64_t>& axes, const RandomGenerator& gen,
+                     int trial, const cuda::Context& ctx) {
+  const core::Definition& def = *job.definition;
+  CallData call;
+  call.host_inputs.resize(def.inputs.size());
+  for (std::size_t i = 0; i < def.inputs.size(); ++i) {
+    const core::TensorSpec& t = def.inputs[i];
+    const core::InputSpec* spec = w.find_input(t.name);
+    if (t.is_scalar()) {
+      core::ScalarValue v;
+      if (spec && spec->kind == core::InputSpec::Kind::scalar) {
+        v = spec->value;
+      } else {
+        // A random scalar: one element of the official distribution.
+        double value = 0.0;
+        std::vector<unsigned char> one(8);
+        fill_random_host(one.data(), 1, t.dtype, job.seed, input_stream_id(trial, i));
+        core::HostTensor h{t.dtype, {}, {one.begin(), one.begin() + core::dtype_size(t.dtype)}};
+        value = h.at(0);
+        v.kind = core::dtype_is_integer(t.dtype) ? core::ScalarValue::Kind::integer
+                                                 : core::ScalarValue::Kind::floating;
+        v.integer = static_cast<std::int64_t>(value);
+        v.floating = value;
+      }
+      call.args.scalars.push_back(v);
+      call.args.inputs.push_back(0);
+      call.inputs.emplace_back();
+      continue;
+    }
+    const std::vector<std::int64_t> shape = def.concrete_shape(t, axes);
+    std::size_t numel = 1;
+    for (std::int64_t d : shape) {
+      numel *= static_cast<std::size_t>(d);
+    }
+    cuda::DeviceBuffer buffer(numel * core::dtype_size(t.dtype));
+    const bool packed_k_cache = def.name.rfind("dsa_topk_indexer", 0) == 0 &&
+                                t.name == "k_index_cache_fp8" &&
+                                (!spec || spec->kind == core::InputSpec::Kind::random);
+    if (spec && spec->kind == core::InputSpec::Kind::safetensors) {
+      const std::filesystem::path file = job.set->blob_path(spec->path);
+      std::error_code ec;
+      core::HostTensor h;
+      if (!job.set->root.empty() && std::filesystem::is_regular_file(file, ec)) {
+        const util::SafetensorsFile st = util::SafetensorsFile::open(file);
+        const util::TensorInfo* info = st.find(spec->tensor_key);
+        if (!info) {
+          throw Error(fmt::format("{}: no tensor \"{}\"", file.string(), spec->tensor_key));
+        }
+        const util::ByteSpan data = st.data(*info);
+        if (data.size != buffer.size()) {
+          throw Error(fmt::format("{}: tensor \"{}\" holds {} bytes, input \"{}\" needs {}",
+                                  file.string(), spec->tensor_key, data.size, t.name,
+                                  buffer.size()));
+        }
+        h = core::HostTensor{t.dtype, shape, {data.data, data.data + data.size}};
+      } else {
+        // The blob is missing: a stand-in with its structure, the same for every trial.
+        h = core::synthesize_input(def, w, t.name, job.seed);
+        call.synthesized = true;
+      }
+      buffer.upload(h.bytes.data(), h.bytes.size());
+    } else if (packed_k_cache) {
+      // The official indexer evaluator replaces a random K cache by a packed fp8 cache.
+      const core::HostTensor h =
+          core::synthesize_input(def, w, t.name, job.seed + static_cast<std::uint64_t>(trial));
+      buffer.upload(h.bytes.data(), h.bytes.size());
+    } else {
+      gen.fill(buffer, numel, t.dtype, job.seed,
+               input_stream_id(static_cast<std::uint64_t>(trial), i), ctx.stream());
+    }
+    call.args.inputs.push_back(buffer.ptr());
+    call.args.scalars.emplace_back();
+    call.inputs.push_back(std::move(buffer));
+  }
+  ctx.synchronize();
+  for (std::size_t i = 0; i < def.inputs.size(); ++i) {
+    if (!def.inputs[i].is_scalar()) {
+      call.host_inputs[i] =
+          download(call.inputs[i], def.inputs[i].dtype, def.concrete_shape(def.inputs[i], axes));
+    }
+  }
+  return call;
+}
+
+// Runs one solution on the inputs into fresh poisoned outputs and returns them.
+std::vector<core::HostTensor> run_solution(const core::SolutionConfig& s, const SolutionBuild& b,
+                                           const core::Definition& def, CallData& call,
+                                           const std::map<std::string, std::int64_t>& axes,
+                                           const cuda::Context& ctx) {
+  PlanExecutor exec(s, def, b, ctx);
+  exec.prepare(axes);
+  std::vector<cuda::DeviceBuffer> outputs;
+  call.args.outputs.clear();
+  for (const core::TensorSpec& t : def.outputs) {
+    std::size_t bytes = core::dtype_size(t.dtype);
+    for (std::int64_t d : def.concrete_shape(t, axes)) {
+      bytes *= static_cast<std::size_t>(d);
+    }
+    outputs.emplace_back(bytes);
+    outputs.back().fill(poison_byte(t.dtype), ctx.stream());
+    call.args.outputs.push_back(outputs.back().ptr());
+  }
+  exec.run(call.args, ctx.stream());
+  ctx.synchronize();
+  std::vector<core::HostTensor> host;
+  for (std::size_t o = 0; o < def.outputs.size(); ++o) {
+    host.push_back(
+        download(outputs[o], def.outputs[o].dtype, def.concrete_shape(def.outputs[o], axes)));
+  }
+  return host;
+}
+
+} // namespace
+
+WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w) {
+  const core::Definition& def = *job.definition;
+  cuda::Context ctx;
+  const RandomGenerator gen(ctx, job.arch);
+  std::map<std::string, std::int64_t> axes(w.axes.begin(), w.axes.end());
+  WorkloadVerdict verdict;
+  std::vector<core::OutputCheck> trials;
+  for (int trial = 0; trial < job.trials; ++trial) {
+    CallData call = make_inputs(job, w, axes, gen, trial, ctx);
+    verdict.synthesized = verdict.synthesized || call.synthesized;
+    const std::vector<core::HostTensor> sol =
+        run_solution(*job.solution, *job.solution_build, def, call, axes, ctx);
+    // A kernel that writes its inputs fails, whatever its outputs.
+    for (std::size_t i = 0; i < def.inputs.size(); ++i) {
+      if (def.inputs[i].is_scalar()) {
+        continue;
+      }
+      const core::HostTensor after =
+          download(call.inputs[i], def.inputs[i].dtype, call.host_inputs[i].shape);
+      if (after.bytes != call.host_inputs[i].bytes) {
+        verdict.status = core::EvaluationStatus::runtime_error;
+        verdict.log =
+            fmt::format("trial {}: the solution wrote its input \"{}\"", trial, def.inputs[i].name);
+        return verdict;
+      }
+    }
+    const std::vector<core::HostTensor> ref =
+        run_solution(*job.reference, *job.reference_build, def, call, axes, ctx);
+    core::OutputCheck check = core::check_outputs(def, sol, ref, job.tolerance, call.host_inputs);
+    if (!check.log.empty()) {
+      check.log = fmt::format("trial {}: {}", trial, check.log);
+    }
+    trials.push_back(std::move(check));
+  }
+  const core::OutputCheck merged = core::merge_trials(trials);
+  verdict.status = merged.status;
+  verdict.correctness = merged.correctness;
+  for (const core::OutputCheck& t : trials) {
+    if (!t.log.empty()) {
+      verdict.log += (verdict.log.empty() ? "" : "\n") + t.log;
+    }
+  }
+  return verdict;
+}
+
+std::string verdict_to_json(const WorkloadVerdict& v) {
+  util::JsonWriter out;
+  out.begin_object().key("status").value(core::status_name(v.status));
+  out.key("synthesized").value(v.synthesized).key("log").value(v.log);
+  if (v.correctness) {
+    out.key("max_relative_error").value_inf_nan_strings(v.correctness->max_relative_error);
+    out.key("max_absolute_error").value_inf_nan_strings(v.correctness->max_absolute_error);
+    out.key("extra").raw(v.correctness->extra_json.empty() ? "null" : v.correctness->extra_json);
+  }
+  out.end_object();
+  return out.take();
+}
+
+WorkloadVerdict verdict_from_json(const std::string& json) {
+  simdjson::dom::parser parser;
+  const util::JsonValue root = util::parse_json(parser, json, {"verify child", 0});
+  WorkloadVerdict v;
+  const auto status = core::parse_status(root.at("status").as_string());
+  if (!status) {
+    root.fail("bad status");
+  }
+  v.status = *status;
+  v.synthesized = root.at("synthesized").as_bool();
+  v.log = root.at("log").as_string();
+  if (root.find("max_relative_error")) {
+    // Reuse the trace reader for the float fields (numbers or "Infinity"/"NaN").
+    const std::string corr = fmt::format(
+        R"({{"status":"INCORRECT_NUMERICAL","environment":{{"hardware":"x"}},"timestamp":"x","correctness":{{"max_relative_error":{},"max_absolute_error":{},"extra":{}}}}})",
+        root.at("max_relative_error").minified(), root.at("max_absolute_error").minified(),
+        root.at("extra").minified());
+    simdjson::dom::parser p2;
+    v.correctness =
+        core::parse_evaluation(util::parse_json(p2, corr, {"verify child", 0})).correctness;
+  }
+  return v;
+}
+
+} // namespace fibkit::engine
