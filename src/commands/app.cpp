@@ -18,8 +18,8 @@ constexpr const char* k_footer =
 4 no GPU or CUDA driver.
 Environment: FIB_DATASET_PATH (default dataset), FIB_CACHE_PATH (cache directory),
 NO_COLOR / CLICOLOR_FORCE (colour), FIBKIT_LOG (trace|debug|info|warn|error).
-Needs a GPU: build --arch auto (pass --arch sm_90a or sm_100a without one); verify and bench
-come in later releases.)";
+Needs a GPU: verify, and build --arch auto (pass --arch sm_90a or sm_100a without one);
+bench comes in a later release.)";
 
 // Levenshtein distance with adjacent transpositions counted as one edit.
 std::size_t edit_distance(const std::string& a, const std::string& b) {
