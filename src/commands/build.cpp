@@ -131,14 +131,7 @@ ExitCode run_build(const BuildOptions& opt, const Context& ctx) {
   engine::BuildSettings settings;
   settings.cache = cache ? &*cache : nullptr;
 
-  std::vector<const core::SolutionConfig*> selected;
-  if (opt.solution.empty()) {
-    for (const core::SolutionConfig& s : project.solutions) {
-      selected.push_back(&s);
-    }
-  } else {
-    selected.push_back(&project.select(opt.solution));
-  }
+  const std::vector<const core::SolutionConfig*> selected = project.selection(opt.solution);
 
   util::JsonWriter json(2);
   if (opt.json) {

@@ -128,14 +128,7 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
   }
   const std::string arch = probe.payload;
 
-  std::vector<const core::SolutionConfig*> selected;
-  if (opt.solution.empty()) {
-    for (const core::SolutionConfig& s : project.solutions) {
-      selected.push_back(&s);
-    }
-  } else {
-    selected.push_back(&project.select(opt.solution));
-  }
+  const std::vector<const core::SolutionConfig*> selected = project.selection(opt.solution);
   std::optional<util::DiskCache> cache;
   cache.emplace(util::DiskCache::default_dir());
   engine::BuildSettings settings;

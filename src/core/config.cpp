@@ -553,6 +553,18 @@ const SolutionConfig& ProjectConfig::select(std::string_view name) const {
       fmt::format("no solution named \"{}\" in {}; its solutions:{}", name, file.string(), names));
 }
 
+std::vector<const SolutionConfig*> ProjectConfig::selection(std::string_view name) const {
+  std::vector<const SolutionConfig*> out;
+  if (!name.empty()) {
+    out.push_back(&select(name));
+    return out;
+  }
+  for (const SolutionConfig& s : solutions) {
+    out.push_back(&s);
+  }
+  return out;
+}
+
 void check_launch_plan(const SolutionConfig& s, const Definition& def) {
   // Names an expression may use: every axis, the device facts, and nothing else.
   Env names;

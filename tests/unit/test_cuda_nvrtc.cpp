@@ -8,6 +8,8 @@
 #include "fibkit/util/error.hpp"
 #include "test_support.hpp"
 
+#include "test_cuda_support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <stdlib.h>
@@ -29,7 +31,9 @@ using fibkit::cuda::CompileOutput;
 using fibkit::cuda::find_lowered;
 using fibkit::cuda::kernel_signature;
 using fibkit::cuda::ParamType;
+using fibkit::testing::sizes;
 using fibkit::testing::TempDir;
+using fibkit::testing::texts;
 
 namespace {
 
@@ -85,22 +89,6 @@ CompileInput input_for(const std::string& name, const std::string& source,
   input.headers = {{"fibkit.cuh", embedded_fibkit_cuh()}};
   input.arch = arch;
   return input;
-}
-
-std::vector<std::string> texts(const std::vector<ParamType>& params) {
-  std::vector<std::string> out;
-  for (const auto& p : params) {
-    out.push_back(p.text);
-  }
-  return out;
-}
-
-std::vector<std::size_t> sizes(const std::vector<ParamType>& params) {
-  std::vector<std::size_t> out;
-  for (const auto& p : params) {
-    out.push_back(p.size);
-  }
-  return out;
 }
 
 bool contains(const std::string& text, const std::string& part) {

@@ -4,6 +4,8 @@
 #include "fibkit/cuda/signature.hpp"
 #include "fibkit/util/error.hpp"
 
+#include "test_cuda_support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -19,25 +21,10 @@ using fibkit::cuda::type_matches_axis;
 using fibkit::cuda::type_matches_dtype;
 using fibkit::cuda::type_matches_literal;
 using fibkit::cuda::type_matches_scalar;
+using fibkit::testing::sizes;
+using fibkit::testing::texts;
 
 namespace {
-
-/// The `text` of every parameter.
-std::vector<std::string> texts(const std::vector<ParamType>& params) {
-  std::vector<std::string> out;
-  for (const auto& p : params) {
-    out.push_back(p.text);
-  }
-  return out;
-}
-
-std::vector<std::size_t> sizes(const std::vector<ParamType>& params) {
-  std::vector<std::size_t> out;
-  for (const auto& p : params) {
-    out.push_back(p.size);
-  }
-  return out;
-}
 
 ParamType one(const std::string& type) {
   const auto params = parse_signature("void (" + type + ")");

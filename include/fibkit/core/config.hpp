@@ -86,6 +86,8 @@ struct ProjectConfig {
   /// The solution named `name`, or for `name` empty the only one. Throws fibkit::UsageError
   /// listing the names when the choice is ambiguous or unknown.
   const SolutionConfig& select(std::string_view name) const;
+  /// Every solution when `name` is empty, else the one named (see select()).
+  std::vector<const SolutionConfig*> selection(std::string_view name) const;
 };
 
 /// Parses config text. `display_name` appears in errors (`config.toml:7: ...`); `dir` is the
