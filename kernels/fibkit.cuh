@@ -61,6 +61,14 @@ __device__ __forceinline__ float to_float(fp8_e5m2 x) {
   return static_cast<float>(x);
 }
 
+/// Four consecutive bf16 values (8-byte aligned) as floats: one 8-byte load.
+__device__ __forceinline__ float4 load_bf16x4(const bf16* p) {
+  const uint2 raw = *reinterpret_cast<const uint2*>(p);
+  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+  return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
+
 /// Converts fp32 to T, rounding to nearest even (fp8: saturating to the largest finite value).
 template <typename T> __device__ __forceinline__ T from_float(float x);
 template <> __device__ __forceinline__ float from_float<float>(float x) {

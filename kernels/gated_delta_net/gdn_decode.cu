@@ -30,14 +30,6 @@ constexpr int kElemsPerLane = kHeadSize / kWarpSize;      // 4
 static_assert(kNumQHeads == kNumKHeads, "GVA with as many k heads as q heads");
 static_assert(kElemsPerLane == 4, "a lane holds one float4 of a state row");
 
-// Four consecutive bf16 values (8-byte aligned) as floats.
-__device__ __forceinline__ float4 load_bf16x4(const bf16* p) {
-  const uint2 raw = *reinterpret_cast<const uint2*>(p);
-  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
-  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
-  return make_float4(lo.x, lo.y, hi.x, hi.y);
-}
-
 extern "C" __global__ void gdn_decode_kernel(const bf16* q,        // [B, 1, 4, 128]
                                              const bf16* k,        // [B, 1, 4, 128]
                                              const bf16* v,        // [B, 1, 8, 128]

@@ -28,14 +28,6 @@ constexpr int kElemsPerLane = kHeadSize / kWarpSize;      // 4
 static_assert(kNumQHeads == kNumKHeads, "GVA with as many k heads as q heads");
 static_assert(kElemsPerLane == 4, "a lane holds one float4 of a state row");
 
-// Four consecutive bf16 values (8-byte aligned) as floats.
-__device__ __forceinline__ float4 load_bf16x4(const bf16* p) {
-  const uint2 raw = *reinterpret_cast<const uint2*>(p);
-  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
-  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
-  return make_float4(lo.x, lo.y, hi.x, hi.y);
-}
-
 // What one token contributes to one state row, as seen by one lane.
 struct TokenInputs {
   float q[kElemsPerLane]; // this lane's 4 elements of q[t, h / 2]
