@@ -32,7 +32,9 @@ namespace {
 struct VerifyOptions {
   std::string config;
   std::string solution;
+  std::string definition;
   std::optional<std::string> dataset;
+  std::string dump;
   std::string workloads;
   std::uint64_t seed = 0;
   int trials = 2;
@@ -128,7 +130,26 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
   }
   const std::string arch = probe.payload;
 
-  const std::vector<const core::SolutionConfig*> selected = project.selection(opt.solution);
+  std::vector<const core::SolutionConfig*> selected = project.selection(opt.solution);
+  if (!opt.definition.empty()) {
+    std::vector<const core::SolutionConfig*> kept;
+    for (const core::SolutionConfig* s : selected) {
+      if (s->definition == opt.definition) {
+        kept.push_back(s);
+      }
+    }
+    if (kept.empty()) {
+      std::string known;
+      for (const core::SolutionConfig* s : selected) {
+        known += (known.empty() ? "" : ", ") + s->definition;
+      }
+      throw UsageError(fmt::format("--definition {}: no selected solution is for it (they are "
+                                   "for: {})",
+                                   opt.definition, known));
+    }
+    selected = std::move(kept);
+  }
+  const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
   std::optional<util::DiskCache> cache;
   cache.emplace(util::DiskCache::default_dir());
   engine::BuildSettings settings;
@@ -180,6 +201,7 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
       job.tolerance = core::resolve_tolerance(*def, flags);
       job.seed = opt.seed;
       job.trials = opt.trials;
+      job.dump_root = opt.dump;
       return job;
     };
     const engine::IsolatedResult checked = engine::run_isolated(
@@ -213,25 +235,41 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
       fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>7}\n", "#", "uuid", "axes",
                  "status", "max abs", "max rel", "time");
     }
-    for (std::size_t wi : select_workloads(workloads, opt.workloads)) {
+    // One worker process serves the workloads of this solution: it builds from the cache and
+    // creates the context once. After a crash, an error or a timeout it is replaced.
+    std::optional<engine::VerifyRuntime> runtime;
+    std::optional<engine::VerifyJob> job;
+    engine::SolutionBuild sol_build;
+    engine::SolutionBuild ref_build;
+    const auto serve = [&](std::uint64_t wi) {
+      if (!job) {
+        job = build_job(sol_build, ref_build);
+        runtime.emplace(arch);
+      }
+      return engine::verdict_to_json(
+          engine::verify_workload(*job, workloads[wi].workload, *runtime));
+    };
+    engine::IsolatedWorker worker(serve);
+    const std::vector<std::size_t> chosen = select_workloads(workloads, opt.workloads);
+    for (std::size_t n = 0; n < chosen.size(); ++n) {
+      const std::size_t wi = chosen[n];
       const core::Workload& w = workloads[wi].workload;
       const auto start = std::chrono::steady_clock::now();
+      if (progress) {
+        fmt::print(stderr, "\r\033[K  [{}/{}] {} {}", n + 1, chosen.size(), w.uuid.substr(0, 8),
+                   axes_text(w).substr(0, 40));
+        std::fflush(stderr);
+      }
       engine::WorkloadVerdict verdict;
-      const auto work = [&] {
-        engine::SolutionBuild sb;
-        engine::SolutionBuild rb;
-        const engine::VerifyJob job = build_job(sb, rb);
-        return engine::verdict_to_json(engine::verify_workload(job, w));
-      };
       if (opt.no_isolation) {
         try {
-          verdict = engine::verdict_from_json(work());
+          verdict = engine::verdict_from_json(serve(wi));
         } catch (const Error& e) {
           verdict.status = core::EvaluationStatus::runtime_error;
           verdict.log = e.what();
         }
       } else {
-        const engine::IsolatedResult r = engine::run_isolated(work, timeout);
+        const engine::IsolatedResult r = worker.run(wi, timeout);
         if (r.outcome == engine::IsolatedResult::Outcome::ok) {
           verdict = engine::verdict_from_json(r.payload);
         } else {
@@ -241,6 +279,10 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
       }
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (progress) {
+        fmt::print(stderr, "\r\033[K");
+        std::fflush(stderr);
+      }
       if (verdict.synthesized && !warned_synth) {
         spdlog::warn("some safetensors blobs of {} are missing: using structured stand-ins "
                      "(`fibkit synth --dataset DIR` writes them once)",
@@ -297,6 +339,8 @@ Command register_verify(CLI::App& app) {
   sub->add_option("-c,--config", opt->config,
                   "Project config (default: config.toml here or in a parent directory)");
   sub->add_option("-s,--solution", opt->solution, "Verify only this solution (default: all)");
+  sub->add_option("--definition", opt->definition,
+                  "Verify only the solutions of this definition (multi-definition projects)");
   sub->add_option("--dataset", opt->dataset,
                   "TraceSet (default: $FIB_DATASET_PATH, else the embedded examples)");
   sub->add_option("--workloads", opt->workloads,
@@ -314,6 +358,9 @@ Command register_verify(CLI::App& app) {
       ->check(CLI::IsMember({"official", "contest"}));
   sub->add_option("--timeout", opt->timeout, "Seconds per workload (default 300)");
   sub->add_flag("--json", opt->json, "Print one JSON document on stdout");
+  sub->add_option("--dump", opt->dump,
+                  "Write each trial's inputs and outputs (solution and reference) to "
+                  "DIR/<solution>/<workload>/trial<k>.safetensors, for debugging");
   sub->add_flag("--no-isolation", opt->no_isolation,
                 "Run every workload in this process (faster; a crash ends the run)");
   return {sub, [opt](const Context& ctx) { return run_verify(*opt, ctx); }};

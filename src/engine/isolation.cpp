@@ -12,8 +12,11 @@
 #include <cstring>
 #include <exception>
 #include <fcntl.h>
+#include <initializer_list>
 #include <iostream>
+#include <memory>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -93,7 +96,9 @@ void flush_child_stdio() {
   std::fflush(stderr);
 }
 
-[[noreturn]] void child_main(const std::function<std::string()>& work, int log_w, int payload_w) {
+// Puts the child in its own process group, restores the fatal signals, points stdin at
+// /dev/null and fds 1 and 2 at the log pipe. Returns `keep` moved above the standard streams.
+void setup_child(int log_w, std::initializer_list<int*> keep) {
   ::setpgid(0, 0);
 
   // Default actions for the fatal signals, nothing blocked: a crash is reported as the signal.
@@ -105,7 +110,9 @@ void flush_child_stdio() {
   ::sigprocmask(SIG_SETMASK, &all, nullptr);
 
   log_w = move_above_stdio(log_w);
-  payload_w = move_above_stdio(payload_w);
+  for (int* fd : keep) {
+    *fd = move_above_stdio(*fd);
+  }
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull >= 0) {
     ::dup2(devnull, 0);
@@ -121,7 +128,11 @@ void flush_child_stdio() {
   static char stdout_buffer[BUFSIZ];
   std::setvbuf(stdout, stdout_buffer, _IOLBF, sizeof stdout_buffer);
   std::setvbuf(stderr, nullptr, _IONBF, 0);
+}
 
+// Runs `work`, flushes stdio and sends its result (or its exception's message) on `payload_w`.
+// Returns false for an error result. Ends the child when the pipe is lost or `work` replaced it.
+bool serve_one(const std::function<std::string()>& work, int payload_w) {
   // Remember which pipe the payload goes into: `work` might close the descriptor and reuse its
   // number for a file of its own.
   struct stat before {};
@@ -160,8 +171,39 @@ void flush_child_stdio() {
       !write_all(payload_w, payload.data(), payload.size())) {
     ::_exit(kChildPipeLost);
   }
+  return kind == kKindResult;
+}
+
+[[noreturn]] void child_main(const std::function<std::string()>& work, int log_w, int payload_w) {
+  setup_child(log_w, {&payload_w});
+  serve_one(work, payload_w);
   ::close(payload_w);
   ::_exit(0);
+}
+
+// A worker's child: serves the items asked for on `request_r` (8 bytes each) until the parent
+// closes it, and ends after the first item that throws (its state may be broken: a CUDA
+// context after an illegal address is).
+[[noreturn]] void worker_main(const IsolatedWorker::Serve& serve, int log_w, int payload_w,
+                              int request_r) {
+  setup_child(log_w, {&payload_w, &request_r});
+  for (;;) {
+    std::uint64_t item = 0;
+    std::size_t got = 0;
+    while (got < sizeof item) {
+      ssize_t n = ::read(request_r, reinterpret_cast<char*>(&item) + got, sizeof item - got);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        ::_exit(0); // the parent is done with this worker
+      }
+      got += static_cast<std::size_t>(n);
+    }
+    if (!serve_one([&] { return serve(item); }, payload_w)) {
+      ::_exit(0);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,8 +310,23 @@ struct Pipe {
 
 } // namespace
 
-IsolatedResult run_isolated(const std::function<std::string()>& work,
-                            std::chrono::milliseconds timeout, std::size_t log_cap) {
+namespace {
+
+// A forked child seen from the parent: its pid (= its process group), the pipes it writes and,
+// for a worker, the socket it reads its requests from.
+struct Child {
+  pid_t pid = -1;
+  Reader log;
+  Reader payload;
+  int pidfd = -1;
+  int request_w = -1;
+  Clock::time_point started;
+};
+
+// Forks a child that runs `child_fn(log_w, payload_w, request_r)` (which must end in _exit);
+// request_r is -1 unless `with_requests`.
+Child spawn(const std::function<void(int, int, int)>& child_fn, bool with_requests,
+            std::size_t log_cap) {
   Pipe log_pipe;
   Pipe payload_pipe;
   log_pipe.open();
@@ -277,82 +334,113 @@ IsolatedResult run_isolated(const std::function<std::string()>& work,
 #ifdef F_SETPIPE_SZ
   ::fcntl(payload_pipe.w, F_SETPIPE_SZ, 1 << 20); // best effort: fewer wake-ups for big payloads
 #endif
+  int requests[2] = {-1, -1};
+  // A socket rather than a pipe: send(MSG_NOSIGNAL) to a dead worker is an error, not SIGPIPE.
+  if (with_requests && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, requests) != 0) {
+    throw Error(errno_text("socketpair"));
+  }
 
   // Whatever the parent has buffered would otherwise be written a second time by the child.
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
 
-  const auto start = Clock::now();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
+  Child c;
+  c.started = Clock::now();
+  c.pid = ::fork();
+  if (c.pid < 0) {
+    for (int& fd : requests) {
+      close_fd(fd);
+    }
     throw Error(errno_text("fork"));
   }
-  if (pid == 0) {
+  if (c.pid == 0) {
     ::close(log_pipe.r);
     ::close(payload_pipe.r);
-    child_main(work, log_pipe.w, payload_pipe.w);
+    if (requests[0] >= 0) {
+      ::close(requests[0]);
+    }
+    child_fn(log_pipe.w, payload_pipe.w, requests[1]);
+    ::_exit(kChildInternal);
   }
-  ::setpgid(pid, pid); // as the child does: whichever runs first, the group exists after both
+  ::setpgid(c.pid, c.pid); // as the child does: whichever runs first, the group exists after both
   close_fd(log_pipe.w);
   close_fd(payload_pipe.w);
+  close_fd(requests[1]);
+  c.request_w = requests[0];
 
-  Reader log;
-  log.fd = log_pipe.r;
-  log.cap = log_cap;
+  c.log.fd = log_pipe.r;
+  c.log.cap = log_cap;
   log_pipe.r = -1; // the readers own these now
-  Reader payload;
-  payload.fd = payload_pipe.r;
+  c.payload.fd = payload_pipe.r;
   payload_pipe.r = -1;
-  for (int fd : {log.fd, payload.fd}) {
+  for (int fd : {c.log.fd, c.payload.fd}) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
-  int pidfd = open_pidfd(pid);
+  c.pidfd = open_pidfd(c.pid);
+  return c;
+}
 
-  const auto deadline = start + timeout;
-  bool timed_out = false;
-  while (!child_ended(pid)) {
+// True once `data` holds one whole result message.
+bool message_complete(const std::string& data) {
+  if (data.size() < kHeaderSize) {
+    return false;
+  }
+  std::uint64_t size = 0;
+  std::memcpy(&size, data.data() + 1, sizeof size);
+  return (data[0] == kKindResult || data[0] == kKindError) && data.size() - kHeaderSize == size;
+}
+
+// Reads the child's pipes until it ends, `done()` holds, or `deadline` passes (returns false).
+template <typename Done> bool wait_for(Child& c, Clock::time_point deadline, Done done) {
+  while (!done() && !child_ended(c.pid)) {
     auto now = Clock::now();
     if (now >= deadline) {
-      timed_out = true;
-      break;
+      return false;
     }
     int wait_ms = ceil_ms(deadline - now);
-    if (pidfd < 0) {
+    if (c.pidfd < 0) {
       wait_ms = std::min(wait_ms, kPollSliceMs);
     }
-    poll_once(log, payload, pidfd, wait_ms);
+    poll_once(c.log, c.payload, c.pidfd, wait_ms);
   }
+  return true;
+}
 
+// Ends the child for good: kills its process group, reads what the pipes still hold, reaps it
+// and says what became of the run from its exit status and the message it left.
+IsolatedResult finish(Child& c, Clock::time_point start, bool timed_out) {
   // Kill what is left of the group: the child itself on a timeout, grandchildren always.
-  ::kill(-pid, SIGKILL);
+  ::kill(-c.pid, SIGKILL);
   if (timed_out) {
-    ::kill(pid, SIGKILL);
+    ::kill(c.pid, SIGKILL);
   }
-  close_fd(pidfd);
+  close_fd(c.pidfd);
+  close_fd(c.request_w);
 
   // Read what the pipes still hold, until both are closed by their last writer.
   const auto drain_deadline = Clock::now() + kDrainGrace;
-  while (log.fd >= 0 || payload.fd >= 0) {
+  while (c.log.fd >= 0 || c.payload.fd >= 0) {
     auto now = Clock::now();
     if (now >= drain_deadline) {
       break;
     }
-    poll_once(log, payload, -1, ceil_ms(drain_deadline - now));
+    poll_once(c.log, c.payload, -1, ceil_ms(drain_deadline - now));
   }
-  close_fd(log.fd);
-  close_fd(payload.fd);
+  close_fd(c.log.fd);
+  close_fd(c.payload.fd);
 
   int status = 0;
   pid_t waited;
   do {
-    waited = ::waitpid(pid, &status, 0);
+    waited = ::waitpid(c.pid, &status, 0);
   } while (waited < 0 && errno == EINTR);
+  c.pid = -1;
 
   IsolatedResult result;
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  result.log = std::move(log.data);
-  if (log.overflow) {
+  result.log = std::move(c.log.data);
+  if (c.log.overflow) {
     result.log += kLogTruncatedMarker;
   }
   if (waited < 0) {
@@ -361,14 +449,7 @@ IsolatedResult run_isolated(const std::function<std::string()>& work,
 
   const bool signaled = WIFSIGNALED(status);
   const int code = signaled ? WTERMSIG(status) : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::uint64_t size = 0;
-  if (payload.data.size() >= kHeaderSize) {
-    std::memcpy(&size, payload.data.data() + 1, sizeof size);
-  }
-  const bool complete = payload.data.size() >= kHeaderSize &&
-                        (payload.data[0] == kKindResult || payload.data[0] == kKindError) &&
-                        payload.data.size() - kHeaderSize == size;
-
+  const bool complete = message_complete(c.payload.data);
   if (timed_out) {
     result.outcome = IsolatedResult::Outcome::timeout;
     result.signal_or_code = code;
@@ -379,11 +460,88 @@ IsolatedResult run_isolated(const std::function<std::string()>& work,
     result.outcome = IsolatedResult::Outcome::exited;
     result.signal_or_code = code;
   } else {
-    result.outcome = payload.data[0] == kKindResult ? IsolatedResult::Outcome::ok
-                                                    : IsolatedResult::Outcome::failed;
-    result.payload = payload.data.substr(kHeaderSize);
+    result.outcome = c.payload.data[0] == kKindResult ? IsolatedResult::Outcome::ok
+                                                      : IsolatedResult::Outcome::failed;
+    result.payload = c.payload.data.substr(kHeaderSize);
   }
   return result;
+}
+
+} // namespace
+
+IsolatedResult run_isolated(const std::function<std::string()>& work,
+                            std::chrono::milliseconds timeout, std::size_t log_cap) {
+  Child c = spawn([&](int log_w, int payload_w, int) { child_main(work, log_w, payload_w); }, false,
+                  log_cap);
+  const bool ended = wait_for(c, c.started + timeout, [] { return false; });
+  return finish(c, c.started, !ended);
+}
+
+struct IsolatedWorker::State {
+  Child child;
+};
+
+IsolatedWorker::IsolatedWorker(Serve serve, std::size_t log_cap)
+    : serve_(std::move(serve)), log_cap_(log_cap), state_(std::make_unique<State>()) {}
+
+IsolatedWorker::~IsolatedWorker() {
+  stop();
+}
+
+void IsolatedWorker::stop() {
+  if (state_->child.pid > 0) {
+    // Closing the request socket lets the child leave its loop; the kill ends it for sure.
+    finish(state_->child, Clock::now(), false);
+  }
+}
+
+IsolatedResult IsolatedWorker::run(std::uint64_t item, std::chrono::milliseconds timeout) {
+  const auto start = Clock::now();
+  Child& c = state_->child;
+  if (c.pid <= 0) {
+    c = spawn([this](int log_w, int payload_w,
+                     int request_r) { worker_main(serve_, log_w, payload_w, request_r); },
+              true, log_cap_);
+    ++starts_;
+  }
+  c.log.data.clear();
+  c.log.overflow = false;
+  c.payload.data.clear();
+  const char* bytes = reinterpret_cast<const char*>(&item);
+  std::size_t sent = 0;
+  while (sent < sizeof item) {
+    ssize_t n = ::send(c.request_w, bytes + sent, sizeof item - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break; // the child is gone: finish() below says how it ended
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  bool timed_out = false;
+  if (sent == sizeof item) {
+    timed_out = !wait_for(c, start + timeout, [&] { return message_complete(c.payload.data); });
+  }
+  const bool complete = !timed_out && message_complete(c.payload.data);
+  if (complete && c.payload.data[0] == kKindResult) {
+    c.log.read_some(); // what the child printed just before its result
+    IsolatedResult result;
+    result.outcome = IsolatedResult::Outcome::ok;
+    result.payload = c.payload.data.substr(kHeaderSize);
+    result.log = std::move(c.log.data);
+    if (c.log.overflow) {
+      result.log += kLogTruncatedMarker;
+    }
+    result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return result;
+  }
+  // An error result (the child ends after it), a crash, an exit or the timeout: the child is
+  // finished and the next item starts a fresh one.
+  if (complete) {
+    wait_for(c, Clock::now() + kDrainGrace, [] { return false; }); // let it exit on its own
+  }
+  return finish(c, start, timed_out);
 }
 
 std::string signal_name(int signal) {

@@ -164,10 +164,11 @@ std::vector<core::HostTensor> run_solution(const PlanExecutor& exec, const core:
 
 } // namespace
 
-WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w) {
+WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w,
+                                VerifyRuntime& runtime) {
   const core::Definition& def = *job.definition;
-  cuda::Context ctx;
-  const RandomGenerator gen(ctx, job.arch);
+  const cuda::Context& ctx = runtime.context;
+  const RandomGenerator& gen = runtime.random;
   std::map<std::string, std::int64_t> axes(w.axes.begin(), w.axes.end());
   WorkloadVerdict verdict;
   std::vector<core::OutputCheck> trials;
@@ -194,6 +195,11 @@ WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w) {
       }
     }
     const std::vector<core::HostTensor> ref = run_solution(reference, def, call, axes, ctx);
+    if (!job.dump_root.empty()) {
+      write_dump(job.dump_root / job.solution->name / w.uuid /
+                     fmt::format("trial{}.safetensors", trial),
+                 def, call.host_inputs, call.args.scalars, sol, ref);
+    }
     core::OutputCheck check = core::check_outputs(def, sol, ref, job.tolerance, call.host_inputs);
     if (!check.log.empty()) {
       check.log = fmt::format("trial {}: {}", trial, check.log);
@@ -209,6 +215,56 @@ WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w) {
     }
   }
   return verdict;
+}
+
+void write_dump(const std::filesystem::path& file, const core::Definition& def,
+                const std::vector<core::HostTensor>& inputs,
+                const std::vector<core::ScalarValue>& scalars,
+                const std::vector<core::HostTensor>& solution,
+                const std::vector<core::HostTensor>& reference) {
+  std::vector<util::TensorToWrite> tensors;
+  util::StMetadata metadata;
+  const auto add = [&](const std::string& key, const core::HostTensor& t) {
+    const auto dtype = util::st_dtype_from_definition(core::dtype_name(t.dtype));
+    if (!dtype) {
+      throw Error(fmt::format("{}: {}: dtype {} has no safetensors type", file.string(), key,
+                              core::dtype_name(t.dtype)));
+    }
+    tensors.push_back(
+        util::TensorToWrite{key, *dtype, std::vector<std::uint64_t>(t.shape.begin(), t.shape.end()),
+                            util::ByteSpan{t.bytes.data(), t.bytes.size()}});
+  };
+  for (std::size_t i = 0; i < def.inputs.size(); ++i) {
+    if (!def.inputs[i].is_scalar()) {
+      add("input." + def.inputs[i].name, inputs.at(i));
+      continue;
+    }
+    const core::ScalarValue& v = scalars.at(i);
+    util::JsonWriter text;
+    switch (v.kind) {
+    case core::ScalarValue::Kind::integer:
+      text.value(v.integer);
+      break;
+    case core::ScalarValue::Kind::floating:
+      text.value(v.floating);
+      break;
+    case core::ScalarValue::Kind::boolean:
+      text.value(v.boolean);
+      break;
+    }
+    metadata["scalar." + def.inputs[i].name] = text.take();
+  }
+  for (std::size_t o = 0; o < def.outputs.size(); ++o) {
+    add("output." + def.outputs[o].name, solution.at(o));
+    add("reference." + def.outputs[o].name, reference.at(o));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  if (ec) {
+    throw Error(fmt::format("{}: cannot create the directory: {}", file.parent_path().string(),
+                            ec.message()));
+  }
+  util::write_safetensors(file, tensors, metadata);
 }
 
 std::string verdict_to_json(const WorkloadVerdict& v) {

@@ -3,6 +3,7 @@
 #include "fibkit/engine/isolation.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <sys/time.h>
@@ -406,4 +408,91 @@ TEST_CASE("isolation: names and statuses", "[engine][isolation]") {
     CHECK(core::status_name(*engine::failure_status(r)) == "RUNTIME_ERROR");
   }
   CHECK(std::string(engine::outcome_name(Outcome::exited)) == "exited");
+}
+
+// ---------------------------------------------------------------------------------------------
+// IsolatedWorker: one child for many items, restarted after a failure.
+
+TEST_CASE("worker: items share the child's state and its process", "[engine][isolation]") {
+  int served = 0; // lives in the child: the parent's copy stays 0
+  engine::IsolatedWorker worker([&](std::uint64_t item) {
+    ++served;
+    std::printf("item %llu\n", static_cast<unsigned long long>(item));
+    return fmt::format("{} {} {}", item, served, ::getpid());
+  });
+  std::string pid;
+  for (std::uint64_t item = 0; item < 5; ++item) {
+    const IsolatedResult r = worker.run(item, 10s);
+    REQUIRE(r.outcome == Outcome::ok);
+    std::istringstream in(r.payload);
+    std::uint64_t got = 0;
+    int count = 0;
+    std::string child_pid;
+    in >> got >> count >> child_pid;
+    CHECK(got == item);
+    CHECK(count == static_cast<int>(item) + 1);
+    CHECK(child_pid != std::to_string(::getpid()));
+    if (item == 0) {
+      pid = child_pid;
+    }
+    CHECK(child_pid == pid);
+    CHECK(r.log == fmt::format("item {}\n", item)); // only this item's output
+  }
+  CHECK(served == 0);
+  CHECK(worker.starts() == 1);
+}
+
+TEST_CASE("worker: a throw, a crash and a timeout each end the child; the next item starts a "
+          "fresh one",
+          "[engine][isolation]") {
+  int served = 0;
+  engine::IsolatedWorker worker([&](std::uint64_t item) -> std::string {
+    ++served;
+    switch (item) {
+    case 1:
+      throw std::runtime_error("CUDA error: an illegal memory access");
+    case 2:
+      std::printf("about to crash\n");
+      std::abort();
+    case 3:
+      for (;;) {
+        ::usleep(1000);
+      }
+    default:
+      return std::to_string(served);
+    }
+  });
+  CHECK(worker.run(0, 10s).payload == "1");
+  const IsolatedResult thrown = worker.run(1, 10s);
+  CHECK(thrown.outcome == Outcome::failed);
+  CHECK(thrown.payload == "CUDA error: an illegal memory access");
+  CHECK(worker.run(0, 10s).payload == "1"); // a fresh child: its count starts again
+  const IsolatedResult crashed = worker.run(2, 10s);
+  CHECK(crashed.outcome == Outcome::crashed);
+  CHECK(crashed.signal_or_code == SIGABRT);
+  CHECK(crashed.log == "about to crash\n");
+  CHECK(worker.run(0, 10s).payload == "1");
+  CHECK(worker.run(0, 10s).payload == "2");
+  const IsolatedResult hung = worker.run(3, 300ms);
+  CHECK(hung.outcome == Outcome::timeout);
+  CHECK(hung.seconds < 2.0);
+  CHECK(worker.run(0, 10s).payload == "1");
+  CHECK(worker.starts() == 4);
+}
+
+TEST_CASE("worker: a child that exits on its own is reported as exited", "[engine][isolation]") {
+  engine::IsolatedWorker worker([](std::uint64_t item) -> std::string {
+    if (item == 7) {
+      ::_exit(5);
+    }
+    return "fine";
+  });
+  CHECK(worker.run(1, 10s).outcome == Outcome::ok);
+  const IsolatedResult gone = worker.run(7, 10s);
+  CHECK(gone.outcome == Outcome::exited);
+  CHECK(gone.signal_or_code == 5);
+  CHECK(worker.run(1, 10s).payload == "fine");
+  worker.stop();
+  CHECK(worker.run(1, 10s).payload == "fine");
+  CHECK(worker.starts() == 3);
 }

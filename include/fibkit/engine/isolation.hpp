@@ -33,7 +33,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -75,6 +77,40 @@ inline constexpr const char* kLogTruncatedMarker = "\n\n[log truncated]\n";
 IsolatedResult run_isolated(const std::function<std::string()>& work,
                             std::chrono::milliseconds timeout,
                             std::size_t log_cap = kDefaultLogCap);
+
+/// A persistent isolated child that serves numbered pieces of work one at a time, so that
+/// what is costly to set up (a CUDA context, loaded modules) is paid once for many workloads
+/// rather than once each, with the same protection as run_isolated() (same rules: the calling
+/// process must never have initialised CUDA). `serve(item)` runs in the child; state it keeps
+/// (e.g. in variables its closure captured by reference) lives on in the child across items.
+/// The child is started by the first run(), and again by the run() after one that did not
+/// return `ok`: after a throw (the child ends itself, since its state may be broken: a CUDA
+/// context after an illegal address is), a crash, an exit or a timeout (its group is killed).
+/// Each result's `log` holds what the child printed since the previous result.
+class IsolatedWorker {
+public:
+  using Serve = std::function<std::string(std::uint64_t item)>;
+
+  explicit IsolatedWorker(Serve serve, std::size_t log_cap = kDefaultLogCap);
+  ~IsolatedWorker(); ///< ends the child, if any, and its process group
+  IsolatedWorker(const IsolatedWorker&) = delete;
+  IsolatedWorker& operator=(const IsolatedWorker&) = delete;
+
+  /// Serves `item` in the child, waiting at most `timeout` (which includes starting a child).
+  /// Throws fibkit::Error when no pipe or child process can be created.
+  IsolatedResult run(std::uint64_t item, std::chrono::milliseconds timeout);
+  /// Ends the child now (the next run() starts a fresh one).
+  void stop();
+  /// How many children have been started.
+  int starts() const { return starts_; }
+
+private:
+  struct State;
+  Serve serve_;
+  std::size_t log_cap_;
+  std::unique_ptr<State> state_;
+  int starts_ = 0;
+};
 
 /// "SIGSEGV", "SIGABRT", ...; "signal 42" for one without a name here.
 std::string signal_name(int signal);

@@ -8,9 +8,12 @@
 #include "fibkit/core/compare.hpp"
 #include "fibkit/core/config.hpp"
 #include "fibkit/core/trace_set.hpp"
+#include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/build.hpp"
+#include "fibkit/engine/random.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 namespace fibkit::engine {
@@ -27,6 +30,9 @@ struct VerifyJob {
   core::Tolerance tolerance;
   std::uint64_t seed = 0;
   int trials = 2; ///< each on fresh random inputs; the second catches results cached across calls
+  /// When set, every trial's inputs, solution outputs and reference outputs are written to
+  /// `<dump_root>/<solution>/<workload uuid>/trial<k>.safetensors` (see write_dump).
+  std::filesystem::path dump_root;
 };
 
 /// The outcome for one workload.
@@ -37,9 +43,28 @@ struct WorkloadVerdict {
   bool synthesized = false; ///< some blob was missing and a stand-in was used
 };
 
-/// Runs the job for `workload` on GPU 0 in this process (call it in an isolated child).
-/// Throws on CUDA errors (the caller maps them to RUNTIME_ERROR).
-WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& workload);
+/// What one process keeps across the workloads it verifies: GPU 0's context and the input
+/// generator (creating a context costs far more than most workloads).
+struct VerifyRuntime {
+  explicit VerifyRuntime(const std::string& arch) : random(context, arch) {}
+  cuda::Context context;
+  RandomGenerator random;
+};
+
+/// Runs the job for `workload` on the runtime's GPU in this process (call it in an isolated
+/// child). Throws on CUDA errors (the caller maps them to RUNTIME_ERROR; the context may be
+/// unusable afterwards).
+WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& workload,
+                                VerifyRuntime& runtime);
+
+/// Writes one trial's tensors to `file`: keys `input.<name>`, `output.<name>` (the solution's)
+/// and `reference.<name>`; scalar inputs go into the metadata as `scalar.<name>` = their value
+/// in JSON (e.g. "0.5", "7", "true"), because the official harness passes them as Python values.
+void write_dump(const std::filesystem::path& file, const core::Definition& definition,
+                const std::vector<core::HostTensor>& inputs,
+                const std::vector<core::ScalarValue>& scalars,
+                const std::vector<core::HostTensor>& solution,
+                const std::vector<core::HostTensor>& reference);
 
 /// The verdict as one compact JSON line, and back (the child-to-parent payload).
 std::string verdict_to_json(const WorkloadVerdict& verdict);

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Planted faults: each is the gated_delta_net starter (`fibkit init`) with one defect patched
 into its GDN decode kernel or launch plan; `fibkit verify` must report the right status for it
-and go on with the next workload. Runs on a GPU machine next to the bundle (tools/bundle.sh):
+and go on with the next workload. A CTest of label gpu; by hand on a GPU machine next to the
+bundle (tools/bundle.sh):
 
-    python3 tools/gpu_faults.py [path/to/fibkit]     (default dist/fibkit/bin/fibkit)
+    python3 tests/gpu/planted_faults.py [path/to/fibkit]     (default dist/fibkit/bin/fibkit)
 
-Prints a table and exits 1 when any fault is not caught as expected.
+Prints a table and exits 1 when any fault is not caught as expected, 77 (skipped) without a GPU.
 """
 import json
 import os
@@ -62,6 +63,9 @@ FAULTS = [
 
 
 def main():
+    if not os.path.exists("/dev/nvidiactl"):
+        print("SKIPPED: no NVIDIA device")
+        return 77
     failures = 0
     print(f"{'fault':<20} {'expected':<22} {'got':<40} {'time':>6}")
     for name, what, kernel_patch, config_patch, expected in FAULTS:
