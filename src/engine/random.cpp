@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <vector>
 
 // The host functions below must round every operation as the device's __f*_rn intrinsics do:
 // no FMA contraction (GCC's ISO mode, -std=c++17, already implies -ffp-contract=off) and no
@@ -167,9 +168,82 @@ extern "C" __global__ void fibkit_fill_random(void* out, long long n, int dtype_
     }
   }
 }
+
+// The DSA indexer's packed fp8 K cache (see fill_packed_k_cache_host): one thread per token.
+extern "C" __global__ void fibkit_fill_packed_k_cache(unsigned char* out, long long tokens,
+                                                      int page_size, int dim,
+                                                      unsigned long long seed,
+                                                      unsigned long long stream) {
+  using namespace fibkit_random;
+  const unsigned long long step = static_cast<unsigned long long>(gridDim.x) * blockDim.x;
+  for (unsigned long long t = static_cast<unsigned long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+       t < static_cast<unsigned long long>(tokens); t += step) {
+    float amax = 0.0f;
+    for (int pass = 0; pass < 2; ++pass) {
+      const float scale = __fdiv_rn(fmaxf(amax, 1e-4f), 448.0f);
+      for (int c4 = 0; c4 < dim; c4 += 4) {
+        const unsigned long long b = (t * static_cast<unsigned long long>(dim) + c4) / 4ull;
+        unsigned w[4] = {static_cast<unsigned>(b), static_cast<unsigned>(b >> 32),
+                         static_cast<unsigned>(stream), static_cast<unsigned>(stream >> 32)};
+        philox4x32_10(w, static_cast<unsigned>(seed), static_cast<unsigned>(seed >> 32));
+        float z[4];
+        box_muller(w[0], w[1], &z[0], &z[1]);
+        box_muller(w[2], w[3], &z[2], &z[3]);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const float x = __bfloat162float(__float2bfloat16_rn(z[j]));
+          if (pass == 0) {
+            amax = fmaxf(amax, fabsf(x));
+          } else {
+            const unsigned long long page = t / page_size, slot = t % page_size;
+            out[page * page_size * (dim + 4) + slot * dim + c4 + j] =
+                __nv_cvt_float_to_fp8(__fdiv_rn(x, scale), __NV_SATFINITE, __NV_E4M3);
+          }
+        }
+      }
+      if (pass == 1) {
+        const unsigned long long page = t / page_size, slot = t % page_size;
+        *reinterpret_cast<float*>(out + page * page_size * (dim + 4) +
+                                  static_cast<unsigned long long>(page_size) * dim + slot * 4) =
+            scale;
+      }
+    }
+  }
+}
+
+// checksum_host() on the device: a sum over 8-byte words of mix(word, index), zero-padded tail.
+__device__ __forceinline__ unsigned long long fibkit_mix(unsigned long long x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+extern "C" __global__ void fibkit_checksum(const unsigned char* data, long long n,
+                                           unsigned long long* out) {
+  const unsigned long long words = (static_cast<unsigned long long>(n) + 7ull) / 8ull;
+  const unsigned long long full = static_cast<unsigned long long>(n) / 8ull;
+  const unsigned long long step = static_cast<unsigned long long>(gridDim.x) * blockDim.x;
+  unsigned long long sum = 0;
+  for (unsigned long long w = static_cast<unsigned long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+       w < words; w += step) {
+    unsigned long long word = 0;
+    if (w < full) {
+      word = reinterpret_cast<const unsigned long long*>(data)[w];
+    } else {
+      for (unsigned long long b = 8ull * w; b < static_cast<unsigned long long>(n); ++b) {
+        word |= static_cast<unsigned long long>(data[b]) << (8ull * (b - 8ull * w));
+      }
+    }
+    sum += fibkit_mix(word ^ fibkit_mix(w));
+  }
+  atomicAdd(out, sum);
+}
 )";
 
 constexpr const char* k_kernel_name = "fibkit_fill_random";
+constexpr const char* k_checksum_kernel_name = "fibkit_checksum";
+constexpr const char* k_packed_kernel_name = "fibkit_fill_packed_k_cache";
 
 // ---- the host twins ---------------------------------------------------------------------------
 
@@ -299,6 +373,14 @@ template <typename T> void store(void* out, std::size_t i, T value) {
   std::memcpy(static_cast<unsigned char*>(out) + i * sizeof(T), &value, sizeof(T));
 }
 
+void check_packed_shape(std::int64_t pages, std::int64_t page_size, std::int64_t dim) {
+  if (pages < 0 || page_size <= 0 || dim <= 0 || dim % 4 != 0) {
+    throw Error(fmt::format("packed K cache [{}, {}, 1, {}]: needs pages >= 0, page_size > 0 and "
+                            "a head dim that is a positive multiple of 4",
+                            pages, page_size, dim + 4));
+  }
+}
+
 void check_supported(core::DType dtype) {
   if (dtype == core::DType::float4_e2m1) {
     throw Error("random inputs of dtype float4_e2m1 are not supported");
@@ -393,6 +475,60 @@ void fill_random_host(void* out, std::size_t n, core::DType dtype, std::uint64_t
   }
 }
 
+void fill_packed_k_cache_host(std::uint8_t* out, std::int64_t pages, std::int64_t page_size,
+                              std::int64_t dim, std::uint64_t seed, std::uint64_t stream) {
+  check_packed_shape(pages, page_size, dim);
+  const std::array<std::uint32_t, 2> key{static_cast<std::uint32_t>(seed),
+                                         static_cast<std::uint32_t>(seed >> 32)};
+  const auto d = static_cast<std::size_t>(dim);
+  const auto ps = static_cast<std::size_t>(page_size);
+  std::vector<float> row(d);
+  for (std::size_t t = 0; t < static_cast<std::size_t>(pages * page_size); ++t) {
+    float amax = 0.0f;
+    for (std::size_t c4 = 0; c4 < d; c4 += 4) {
+      const std::uint64_t b = (t * d + c4) / 4;
+      const std::array<std::uint32_t, 4> w = philox4x32_10(
+          {static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(b >> 32),
+           static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)},
+          key);
+      box_muller(w[0], w[1], &row[c4], &row[c4 + 1]);
+      box_muller(w[2], w[3], &row[c4 + 2], &row[c4 + 3]);
+      for (std::size_t j = c4; j < c4 + 4; ++j) {
+        row[j] = bits_float(static_cast<std::uint32_t>(to_bfloat16(row[j])) << 16);
+        amax = std::max(amax, std::fabs(row[j]));
+      }
+    }
+    const float scale = std::max(amax, 1e-4f) / 448.0f;
+    std::uint8_t* page = out + (t / ps) * ps * (d + 4);
+    for (std::size_t c = 0; c < d; ++c) {
+      page[(t % ps) * d + c] = static_cast<std::uint8_t>(round_to_format(row[c] / scale, 4, 3));
+    }
+    std::memcpy(page + ps * d + (t % ps) * 4, &scale, 4);
+  }
+}
+
+namespace {
+
+std::uint64_t mix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+} // namespace
+
+std::uint64_t checksum_host(const void* data, std::size_t n) {
+  const auto* bytes = static_cast<const std::uint8_t*>(data);
+  std::uint64_t sum = 0;
+  for (std::size_t w = 0; w < (n + 7) / 8; ++w) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, bytes + 8 * w, std::min<std::size_t>(8, n - 8 * w)); // little-endian
+    sum += mix64(word ^ mix64(w));
+  }
+  return sum;
+}
+
 const std::string& random_kernel_source() {
   static const std::string source(k_device_source);
   return source;
@@ -402,7 +538,7 @@ cuda::CompileOutput compile_random_kernel(const std::string& arch) {
   cuda::CompileInput in;
   in.name = "fibkit_random.cu";
   in.source = random_kernel_source();
-  in.name_expressions = {k_kernel_name};
+  in.name_expressions = {k_kernel_name, k_packed_kernel_name, k_checksum_kernel_name};
   in.arch = arch;
   return cuda::compile(in);
 }
@@ -431,6 +567,8 @@ const std::string& random_cubin(const std::string& arch) {
 RandomGenerator::RandomGenerator(const cuda::Context& context, const std::string& arch)
     : m_module(std::make_unique<cuda::Module>(random_cubin(arch))),
       m_function(m_module->function(k_kernel_name)),
+      m_packed_function(m_module->function(k_packed_kernel_name)),
+      m_checksum_function(m_module->function(k_checksum_kernel_name)),
       m_max_blocks(static_cast<unsigned>(std::max(1, context.info().num_sms)) * 8u) {}
 
 RandomGenerator::~RandomGenerator() = default;
@@ -459,6 +597,63 @@ void RandomGenerator::fill(const cuda::DeviceBuffer& buffer, std::size_t numel, 
   unsigned long long stream_arg = stream_id;
   void* args[] = {&out, &n, &dtype_code, &seed_arg, &stream_arg};
   cuda::launch(m_function, dims, stream, args);
+}
+
+void RandomGenerator::fill_packed_k_cache(const cuda::DeviceBuffer& buffer, std::int64_t pages,
+                                          std::int64_t page_size, std::int64_t dim,
+                                          std::uint64_t seed, std::uint64_t stream_id,
+                                          CUstream stream) const {
+  check_packed_shape(pages, page_size, dim);
+  const auto bytes = static_cast<std::size_t>(pages * page_size * (dim + 4));
+  if (bytes > buffer.size()) {
+    throw Error(fmt::format("packed K cache of {} bytes: the buffer has only {} bytes", bytes,
+                            buffer.size()));
+  }
+  if (bytes == 0) {
+    return;
+  }
+  constexpr unsigned k_threads = 128;
+  const std::uint64_t tokens = static_cast<std::uint64_t>(pages * page_size);
+  cuda::LaunchDims dims;
+  dims.grid = {static_cast<unsigned>(
+                   std::min<std::uint64_t>((tokens + k_threads - 1) / k_threads, m_max_blocks)),
+               1, 1};
+  dims.block = {k_threads, 1, 1};
+  CUdeviceptr out = buffer.ptr();
+  auto n = static_cast<long long>(tokens);
+  int ps = static_cast<int>(page_size);
+  int d = static_cast<int>(dim);
+  unsigned long long seed_arg = seed;
+  unsigned long long stream_arg = stream_id;
+  void* args[] = {&out, &n, &ps, &d, &seed_arg, &stream_arg};
+  cuda::launch(m_packed_function, dims, stream, args);
+}
+
+std::uint64_t RandomGenerator::checksum(const cuda::DeviceBuffer& buffer,
+                                        const cuda::Context& context) const {
+  if (buffer.size() == 0) {
+    return 0;
+  }
+  if (!m_checksum_out) {
+    m_checksum_out = std::make_unique<cuda::DeviceBuffer>(sizeof(std::uint64_t));
+  }
+  m_checksum_out->fill(0, context.stream());
+  constexpr unsigned k_threads = 256;
+  const std::uint64_t words = (buffer.size() + 7) / 8;
+  cuda::LaunchDims dims;
+  dims.grid = {static_cast<unsigned>(
+                   std::min<std::uint64_t>((words + k_threads - 1) / k_threads, m_max_blocks)),
+               1, 1};
+  dims.block = {k_threads, 1, 1};
+  CUdeviceptr data = buffer.ptr();
+  auto n = static_cast<long long>(buffer.size());
+  CUdeviceptr out = m_checksum_out->ptr();
+  void* args[] = {&data, &n, &out};
+  cuda::launch(m_checksum_function, dims, context.stream(), args);
+  context.synchronize();
+  std::uint64_t sum = 0;
+  m_checksum_out->download(&sum, sizeof sum);
+  return sum;
 }
 
 } // namespace fibkit::engine

@@ -68,3 +68,41 @@ TEST_CASE("gpu: the random fill refuses a buffer that is too small", "[gpu]") {
   CHECK_THROWS_AS(generator.fill(buffer, 1, DType::float4_e2m1, 0, 0, ctx.stream()), Error);
   ctx.synchronize();
 }
+
+TEST_CASE("gpu: the packed indexer K cache on the device equals the host's bytes", "[gpu]") {
+  cuda::Context ctx;
+  const engine::RandomGenerator generator(ctx, cuda::detect_arch());
+  // 300 pages of 64 tokens: more tokens than one grid pass covers on small GPUs is not needed;
+  // the grid-stride loop is covered by the plain fill test.
+  const std::int64_t pages = 300, page_size = 64, dim = 128;
+  const std::size_t bytes = static_cast<std::size_t>(pages * page_size * (dim + 4));
+  cuda::DeviceBuffer buffer(bytes + 1);
+  buffer.fill(0xA5, ctx.stream());
+  generator.fill_packed_k_cache(buffer, pages, page_size, dim, 7, 3, ctx.stream());
+  ctx.synchronize();
+  std::vector<unsigned char> device(bytes + 1), host(bytes + 1, 0xA5);
+  buffer.download(device.data(), bytes + 1);
+  engine::fill_packed_k_cache_host(host.data(), pages, page_size, dim, 7, 3);
+  CHECK(first_difference(device, host, 1) == bytes + 1);
+  CHECK_THROWS_AS(
+      generator.fill_packed_k_cache(buffer, pages + 1, page_size, dim, 7, 3, ctx.stream()), Error);
+}
+
+TEST_CASE("gpu: the device checksum equals the host's and sees a one-byte change", "[gpu]") {
+  cuda::Context ctx;
+  const engine::RandomGenerator generator(ctx, cuda::detect_arch());
+  for (const std::size_t n :
+       {std::size_t{1}, std::size_t{13}, std::size_t{1} << 20, (std::size_t{5} << 20) + 3}) {
+    INFO("n = " << n);
+    cuda::DeviceBuffer buffer(n);
+    generator.fill(buffer, n, DType::int8, 11, n, ctx.stream());
+    ctx.synchronize();
+    std::vector<unsigned char> host(n);
+    buffer.download(host.data(), n);
+    const std::uint64_t sum = generator.checksum(buffer, ctx);
+    CHECK(sum == engine::checksum_host(host.data(), n));
+    host[n / 2] ^= 0x10;
+    buffer.upload(host.data(), n);
+    CHECK(generator.checksum(buffer, ctx) != sum);
+  }
+}

@@ -174,9 +174,9 @@ def main():
                 continue
             picks = pick_workloads(lines, args.per_definition)
             dump = work / root.name
-            cmd = [args.fibkit, "verify", "-c", str(config), "--dataset", str(root),
+            cmd = [args.fibkit, "-q", "verify", "-c", str(config), "--dataset", str(root),
                    "--workloads", ",".join(map(str, picks)), "--trials", "1", "--dump", str(dump),
-                   "--json", "-q"]
+                   "--json"]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode not in (0, 1):
                 print(f"FAIL {name}: fibkit verify exited {proc.returncode}\n{proc.stderr}")

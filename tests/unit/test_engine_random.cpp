@@ -1,5 +1,6 @@
 // The random-input generator on the host: Philox known answers, the official distributions,
 // rounding to nearest even, determinism and independent streams; and the kernel's compilation.
+#include "fibkit/core/compare.hpp"
 #include "fibkit/engine/random.hpp"
 #include "fibkit/util/error.hpp"
 
@@ -274,4 +275,55 @@ TEST_CASE("random: the kernel compiles for sm_90a and sm_100a", "[nvrtc][engine]
     CHECK(out.log.find("warning") == std::string::npos);
     CHECK(out.log.find("0 bytes stack frame") != std::string::npos); // no local memory
   }
+}
+
+TEST_CASE("random: the packed indexer K cache is the bfloat16 normals quantised per token",
+          "[engine]") {
+  const std::int64_t pages = 5, page_size = 64, dim = 128;
+  const std::size_t tokens = static_cast<std::size_t>(pages * page_size);
+  std::vector<std::uint8_t> packed(tokens * static_cast<std::size_t>(dim + 4));
+  engine::fill_packed_k_cache_host(packed.data(), pages, page_size, dim, k_seed, 9);
+  // The same stream's bfloat16 draw gives the unquantised keys, element token * dim + c.
+  const auto keys = draw<std::uint16_t>(DType::bfloat16, tokens * dim, k_seed, 9);
+  const std::size_t page_bytes = static_cast<std::size_t>(page_size * (dim + 4));
+  for (std::size_t t = 0; t < tokens; ++t) {
+    const std::uint8_t* page = packed.data() + (t / page_size) * page_bytes;
+    float amax = 0.0f;
+    for (std::size_t c = 0; c < static_cast<std::size_t>(dim); ++c) {
+      amax = std::max(amax, std::fabs(core::bf16_to_float(keys[t * dim + c])));
+    }
+    float scale = 0.0f;
+    std::memcpy(&scale, page + page_size * dim + (t % page_size) * 4, 4);
+    REQUIRE(scale == std::max(amax, 1e-4f) / 448.0f);
+    float largest = 0.0f;
+    for (std::size_t c = 0; c < static_cast<std::size_t>(dim); ++c) {
+      const float x = core::bf16_to_float(keys[t * dim + c]);
+      const float q = core::fp8_e4m3fn_to_float(page[(t % page_size) * dim + c]);
+      largest = std::max(largest, std::fabs(q));
+      // e4m3 keeps 3 mantissa bits: within half an ulp (1/16 relative), or the subnormal step.
+      REQUIRE(std::fabs(q * scale - x) <= std::max(std::fabs(x) / 16.0f, scale * 0.001f));
+    }
+    REQUIRE(largest == 448.0f); // the largest key maps to the format's maximum
+  }
+  CHECK_THROWS_AS(engine::fill_packed_k_cache_host(packed.data(), 1, 64, 130, 0, 0), Error);
+}
+
+TEST_CASE("random: the input checksum sees every single-bit change and the position of bytes",
+          "[engine]") {
+  std::vector<std::uint8_t> data(1003);
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    data[i] = static_cast<std::uint8_t>(i * 37 + 11);
+  }
+  const std::uint64_t sum = engine::checksum_host(data.data(), data.size());
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      data[i] ^= static_cast<std::uint8_t>(1u << bit);
+      REQUIRE(engine::checksum_host(data.data(), data.size()) != sum);
+      data[i] ^= static_cast<std::uint8_t>(1u << bit);
+    }
+  }
+  // Swapping two 8-byte words changes it too: each word is mixed with its index.
+  std::swap_ranges(data.begin(), data.begin() + 8, data.begin() + 8);
+  CHECK(engine::checksum_host(data.data(), data.size()) != sum);
+  CHECK(engine::checksum_host(data.data(), 0) == 0);
 }

@@ -53,6 +53,21 @@ std::uint64_t input_stream_id(std::uint64_t trial, std::size_t input_index);
 void fill_random_host(void* out, std::size_t n, core::DType dtype, std::uint64_t seed,
                       std::uint64_t stream);
 
+/// The DSA top-k indexer's K cache as the official evaluator packs a random one
+/// (official-semantics.md §2), into `out` (pages * page_size * (dim + 4) bytes): per token, `dim`
+/// normals (elements token * dim + c of the scheme above) rounded to bfloat16,
+/// scale = max(amax, 1e-4) / 448, the fp8 e4m3 values x / scale (nearest even), laid out per
+/// page as [page_size * dim fp8 bytes][page_size float32 scales]. Exactly what
+/// RandomGenerator::fill_packed_k_cache() writes. Throws fibkit::Error unless dim % 4 == 0.
+void fill_packed_k_cache_host(std::uint8_t* out, std::int64_t pages, std::int64_t page_size,
+                              std::int64_t dim, std::uint64_t seed, std::uint64_t stream);
+
+/// A checksum of `n` bytes for detecting writes: the sum mod 2^64 over the 8-byte little-endian
+/// words w (the last one zero-padded) of splitmix64(w ^ splitmix64(index)). Not cryptographic,
+/// but any change of a word changes it except with probability about 2^-64. Equals
+/// RandomGenerator::checksum() of the same bytes.
+std::uint64_t checksum_host(const void* data, std::size_t n);
+
 /// The CUDA source of the kernel `fibkit_fill_random(void* out, long long n, int dtype_code,
 /// unsigned long long seed, unsigned long long stream)`; dtype_code is static_cast<int>(DType).
 const std::string& random_kernel_source();
@@ -78,9 +93,21 @@ public:
   void fill(const cuda::DeviceBuffer& buffer, std::size_t numel, core::DType dtype,
             std::uint64_t seed, std::uint64_t stream_id, CUstream stream) const;
 
+  /// Enqueues fill_packed_k_cache_host()'s bytes into `buffer` on `stream`.
+  void fill_packed_k_cache(const cuda::DeviceBuffer& buffer, std::int64_t pages,
+                           std::int64_t page_size, std::int64_t dim, std::uint64_t seed,
+                           std::uint64_t stream_id, CUstream stream) const;
+
+  /// checksum_host() of the buffer's bytes, computed on the device (synchronises the context's
+  /// stream), so that large inputs need not be copied to the host to be checked.
+  std::uint64_t checksum(const cuda::DeviceBuffer& buffer, const cuda::Context& context) const;
+
 private:
   std::unique_ptr<cuda::Module> m_module;
   CUfunction m_function = nullptr;
+  CUfunction m_packed_function = nullptr;
+  CUfunction m_checksum_function = nullptr;
+  mutable std::unique_ptr<cuda::DeviceBuffer> m_checksum_out;
   unsigned m_max_blocks = 0;
 };
 
