@@ -1,0 +1,66 @@
+// A persistent on-disk cache of measured reference latencies, so that `fibkit bench` times the
+// reference of a workload once per GPU and settings rather than on every run.
+//
+// Layout: one small JSON file per key, `<dir>/<hash>.json`, where <hash> is the XXH3-128 digest
+// (util::Hasher) of a format tag and the six key fields. The file holds the key fields and the
+// latency, e.g. (indented in the file):
+//   {"format": 1, "definition": "gemm_n128_k2048", "workload": "3f2a…", "gpu": "NVIDIA H100
+//    80GB HBM3", "mode": "cuda-events", "counts": "10/50/3", "reference_hash": "9c1e…",
+//    "latency_ms": 0.01234}
+// Files are written atomically (util::write_file_atomic), so concurrent writers of one key leave
+// one complete file (the last rename wins) and readers need no lock. get() checks the stored key
+// fields against the requested key, so a hash collision or a stray file is a miss.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace fibkit::core {
+
+/// What a cached reference latency depends on. Any difference is a different entry.
+struct LatencyKey {
+  std::string definition;     ///< definition name
+  std::string workload;       ///< workload uuid
+  std::string gpu;            ///< GPU name, as the driver reports it
+  std::string mode;           ///< timing mode, e.g. "cuda-events"
+  std::string counts;         ///< warmup/iterations/trials, e.g. "10/50/3"
+  std::string reference_hash; ///< fibkit's hash of the reference's sources
+
+  bool operator==(const LatencyKey& other) const;
+  bool operator!=(const LatencyKey& other) const { return !(*this == other); }
+};
+
+/// The cache of reference latencies in one directory. Cheap to construct: the directory is
+/// created by the first put().
+class LatencyCache {
+public:
+  /// $FIB_CACHE_PATH/latency, else $XDG_CACHE_HOME/fibkit/latency, else ~/.cache/fibkit/latency:
+  /// the directory "latency" below util::DiskCache::default_dir(), the compile cache's root
+  /// (whose own entries live in two-hex-character subdirectories, so the two never mix).
+  /// Throws fibkit::Error when no home directory can be found.
+  static std::filesystem::path default_dir();
+
+  /// A cache in `dir` (which need not exist yet).
+  explicit LatencyCache(std::filesystem::path dir) : m_dir(std::move(dir)) {}
+
+  /// The directory.
+  const std::filesystem::path& dir() const { return m_dir; }
+  /// The file that holds (or would hold) the entry of `key`.
+  std::filesystem::path entry_path(const LatencyKey& key) const;
+
+  /// The latency stored for `key` in milliseconds, or nullopt when there is none. Never throws
+  /// for a bad entry: a missing, unreadable or corrupt file, one whose key fields differ from
+  /// `key` (a hash collision), or one whose latency is not positive and finite is a miss.
+  std::optional<double> get(const LatencyKey& key) const;
+  /// Stores `ms` for `key`, replacing any previous entry, atomically; creates the directory when
+  /// it is missing. Throws std::invalid_argument when `ms` is not positive and finite, and
+  /// fibkit::Error when the file cannot be written (any previous entry then stays).
+  void put(const LatencyKey& key, double ms) const;
+
+private:
+  std::filesystem::path m_dir;
+};
+
+} // namespace fibkit::core
