@@ -9,6 +9,7 @@
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/engine/isolation.hpp"
+#include "fibkit/engine/sanitize.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/json_writer.hpp"
 
@@ -43,6 +44,7 @@ struct VerifyOptions {
   double timeout = 300.0;
   bool json = false;
   bool no_isolation = false;
+  std::string sanitize;
 };
 
 // The embedded native reference of `definition`, written to `dir`; nullopt when there is none.
@@ -150,6 +152,8 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
     selected = std::move(kept);
   }
   const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
+  const std::filesystem::path sanitizer =
+      opt.sanitize.empty() ? std::filesystem::path() : engine::find_compute_sanitizer();
   std::optional<util::DiskCache> cache;
   cache.emplace(util::DiskCache::default_dir());
   engine::BuildSettings settings;
@@ -277,6 +281,27 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
           verdict.log = engine::describe(r) + (r.log.empty() ? "" : "\n" + r.log);
         }
       }
+      // --sanitize: the workload again, alone, under compute-sanitizer (only when it ran: a
+      // crash or a timeout needs no sanitizer to fail).
+      std::optional<engine::SanitizerResult> sanitized;
+      if (!sanitizer.empty() && (verdict.status == core::EvaluationStatus::passed ||
+                                 verdict.status == core::EvaluationStatus::incorrect_numerical)) {
+        std::vector<std::string> command = {
+            fs::read_symlink("/proc/self/exe").string(), "-q", "verify", "-c",
+            project.file.string(), "-s", s->name, "--workloads", std::to_string(wi), "--trials",
+            "1", "--seed", std::to_string(opt.seed), "--no-isolation", "--preset", opt.preset};
+        if (opt.dataset) {
+          command.insert(command.end(), {"--dataset", *opt.dataset});
+        }
+        sanitized = engine::run_sanitizer(sanitizer, opt.sanitize, command, timeout * 10);
+        if (!sanitized->clean) {
+          verdict.status = core::EvaluationStatus::runtime_error;
+          verdict.correctness.reset();
+          verdict.log += (verdict.log.empty() ? "" : "\n") +
+                         fmt::format("compute-sanitizer {}: {}\n{}", opt.sanitize,
+                                     sanitized->outcome, sanitized->report);
+        }
+      }
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (progress) {
@@ -302,6 +327,8 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
         verdict.correctness ? json.value_inf_nan_strings(verdict.correctness->max_relative_error)
                             : json.null();
         json.key("seconds").value(seconds).key("synthesized_inputs").value(verdict.synthesized);
+        json.key("sanitizer");
+        sanitized ? json.value(sanitized->outcome) : json.null();
         json.key("log").value(verdict.log).end_object();
       } else {
         fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>6.2f}s\n", wi,
@@ -361,6 +388,10 @@ Command register_verify(CLI::App& app) {
   sub->add_option("--dump", opt->dump,
                   "Write each trial's inputs and outputs (solution and reference) to "
                   "DIR/<solution>/<workload>/trial<k>.safetensors, for debugging");
+  sub->add_option("--sanitize", opt->sanitize,
+                  "Also run each workload once under compute-sanitizer with this tool; errors it "
+                  "reports fail the workload (RUNTIME_ERROR)")
+      ->check(CLI::IsMember({"memcheck", "racecheck"}));
   sub->add_flag("--no-isolation", opt->no_isolation,
                 "Run every workload in this process (faster; a crash ends the run)");
   return {sub, [opt](const Context& ctx) { return run_verify(*opt, ctx); }};
