@@ -286,10 +286,22 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
       std::optional<engine::SanitizerResult> sanitized;
       if (!sanitizer.empty() && (verdict.status == core::EvaluationStatus::passed ||
                                  verdict.status == core::EvaluationStatus::incorrect_numerical)) {
-        std::vector<std::string> command = {
-            fs::read_symlink("/proc/self/exe").string(), "-q", "verify", "-c",
-            project.file.string(), "-s", s->name, "--workloads", std::to_string(wi), "--trials",
-            "1", "--seed", std::to_string(opt.seed), "--no-isolation", "--preset", opt.preset};
+        std::vector<std::string> command = {fs::read_symlink("/proc/self/exe").string(),
+                                            "-q",
+                                            "verify",
+                                            "-c",
+                                            project.file.string(),
+                                            "-s",
+                                            s->name,
+                                            "--workloads",
+                                            std::to_string(wi),
+                                            "--trials",
+                                            "1",
+                                            "--seed",
+                                            std::to_string(opt.seed),
+                                            "--no-isolation",
+                                            "--preset",
+                                            opt.preset};
         if (opt.dataset) {
           command.insert(command.end(), {"--dataset", *opt.dataset});
         }

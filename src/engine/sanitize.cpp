@@ -61,13 +61,9 @@ std::string sanitizer_lines(const std::string& log, std::size_t max_lines) {
 SanitizerResult run_sanitizer(const std::filesystem::path& sanitizer, const std::string& tool,
                               const std::vector<std::string>& command,
                               std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv = {sanitizer.string(),
-                                   "--tool",
-                                   tool,
-                                   "--error-exitcode",
-                                   std::to_string(kErrorExitCode),
-                                   "--print-limit",
-                                   "20"};
+  std::vector<std::string> argv = {
+      sanitizer.string(), "--tool", tool, "--error-exitcode", std::to_string(kErrorExitCode),
+      "--print-limit",    "20"};
   argv.insert(argv.end(), command.begin(), command.end());
   const IsolatedResult r = run_isolated(
       [&]() -> std::string {
