@@ -10,11 +10,11 @@ source tools/setup-deps.sh
 command -v patchelf >/dev/null || { apt-get update -qq && apt-get install -y -qq patchelf >/dev/null; }
 build=${1:-build-release}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFIBKIT_WERROR=ON >/dev/null
-cmake --build "$build" --target fibkit fibkit_gpu_tests fibkit_tests fibkit_compile_bench
+cmake --build "$build" --target fibkit fibkit_gpu_tests fibkit_tests fibkit_compile_bench fibkit_timing_bench
 out=dist/fibkit
 rm -rf "$out" && mkdir -p "$out/bin" "$out/lib"
 bins=("$build/fibkit" "$build/tests/fibkit_gpu_tests" "$build/tests/fibkit_tests"
-      "$build/bench/fibkit_compile_bench")
+      "$build/bench/fibkit_compile_bench" "$build/bench/fibkit_timing_bench")
 # Libraries every Linux with a C++ toolchain runtime has, plus the CUDA ones the target provides.
 system='^(linux-vdso|ld-linux|libc\.|libm\.|libdl\.|librt\.|libpthread\.|libstdc\+\+|libgcc_s|libnvrtc|libcuda\.)'
 for b in "${bins[@]}"; do

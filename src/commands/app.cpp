@@ -85,8 +85,9 @@ int run_app(int argc, char** argv) {
   app.add_option("--color", color, "Colour output: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
-  std::vector<Command> commands{register_init(app), register_build(app), register_list(app),
-                                register_pack(app), register_synth(app), register_verify(app)};
+  std::vector<Command> commands{register_init(app),  register_build(app), register_bench(app),
+                                register_list(app),  register_pack(app),  register_synth(app),
+                                register_verify(app)};
 
   // CLI11 reports an unknown subcommand only as "A subcommand is required": name it instead.
   for (int i = 1; i < argc; ++i) {

@@ -2,6 +2,7 @@
 // official rules against fibkit's native reference, each workload in an isolated child process.
 #include "fibkit/engine/verify.hpp"
 #include "fibkit/commands/app.hpp"
+#include "fibkit/commands/runner.hpp"
 #include "fibkit/core/compare.hpp"
 #include "fibkit/core/config.hpp"
 #include "fibkit/core/dataset.hpp"
@@ -47,67 +48,6 @@ struct VerifyOptions {
   std::string sanitize;
 };
 
-// The embedded native reference of `definition`, written to `dir`; nullopt when there is none.
-std::optional<core::ProjectConfig> load_reference(const std::string& definition,
-                                                  const fs::path& dir) {
-  const std::string prefix = "references/" + definition + "/";
-  bool found = false;
-  for (const core::EmbeddedFile& f : core::embedded_files()) {
-    if (f.path.rfind(prefix, 0) == 0) {
-      util::write_file_atomic(dir / std::string(f.path.substr(prefix.size())),
-                              std::string(f.content));
-      found = true;
-    }
-  }
-  if (!found) {
-    return std::nullopt;
-  }
-  return core::load_config(dir / "config.toml");
-}
-
-// Workloads chosen by --workloads: comma-separated indices or uuid prefixes; all when empty.
-std::vector<std::size_t> select_workloads(const std::vector<core::Trace>& all,
-                                          const std::string& spec) {
-  std::vector<std::size_t> out;
-  if (spec.empty()) {
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      out.push_back(i);
-    }
-    return out;
-  }
-  std::stringstream ss(spec);
-  for (std::string item; std::getline(ss, item, ',');) {
-    bool matched = false;
-    if (!item.empty() && item.find_first_not_of("0123456789") == std::string::npos) {
-      const std::size_t i = std::stoul(item);
-      if (i >= all.size()) {
-        throw UsageError(
-            fmt::format("--workloads: index {} is out of range (0..{})", i, all.size() - 1));
-      }
-      out.push_back(i);
-      continue;
-    }
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      if (!item.empty() && all[i].workload.uuid.rfind(item, 0) == 0) {
-        out.push_back(i);
-        matched = true;
-      }
-    }
-    if (!matched) {
-      throw UsageError(fmt::format("--workloads: no workload uuid starts with \"{}\"", item));
-    }
-  }
-  return out;
-}
-
-std::string axes_text(const core::Workload& w) {
-  std::string out;
-  for (const auto& [name, value] : w.axes) {
-    out += fmt::format("{}{}={}", out.empty() ? "" : " ", name, value);
-  }
-  return out;
-}
-
 std::string number(double v) {
   return std::isnan(v) ? "NaN" : std::isinf(v) ? "inf" : fmt::format("{:.3g}", v);
 }
@@ -117,40 +57,11 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
   const core::Dataset ds = core::load_dataset(opt.dataset);
   const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
 
-  // The GPU's arch, found in a child: this process must not initialise CUDA before forking.
-  const engine::IsolatedResult probe = engine::run_isolated(
-      [] {
-        cuda::Driver::get(); // throws "no usable CUDA device: <why>"
-        return cuda::detect_arch();
-      },
-      std::chrono::seconds(60));
-  if (probe.outcome != engine::IsolatedResult::Outcome::ok) {
-    throw NoDeviceError(fmt::format("fibkit verify needs a GPU: {}",
-                                    probe.outcome == engine::IsolatedResult::Outcome::failed
-                                        ? probe.payload
-                                        : engine::describe(probe)));
-  }
-  const std::string arch = probe.payload;
+  const DeviceProbe device = probe_device("verify");
+  const std::string arch = device.arch;
 
-  std::vector<const core::SolutionConfig*> selected = project.selection(opt.solution);
-  if (!opt.definition.empty()) {
-    std::vector<const core::SolutionConfig*> kept;
-    for (const core::SolutionConfig* s : selected) {
-      if (s->definition == opt.definition) {
-        kept.push_back(s);
-      }
-    }
-    if (kept.empty()) {
-      std::string known;
-      for (const core::SolutionConfig* s : selected) {
-        known += (known.empty() ? "" : ", ") + s->definition;
-      }
-      throw UsageError(fmt::format("--definition {}: no selected solution is for it (they are "
-                                   "for: {})",
-                                   opt.definition, known));
-    }
-    selected = std::move(kept);
-  }
+  const std::vector<const core::SolutionConfig*> selected =
+      select_solutions(project, opt.solution, opt.definition);
   const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
   const std::filesystem::path sanitizer =
       opt.sanitize.empty() ? std::filesystem::path() : engine::find_compute_sanitizer();

@@ -12,6 +12,7 @@ namespace {
 constexpr std::string_view k_gitignore = R"(# fibkit outputs
 /build/
 /submission/
+/fibkit-results/
 solution.json
 )";
 } // namespace

@@ -70,6 +70,13 @@ Driver load() {
   resolve("cuFuncSetAttribute", d.cuFuncSetAttribute);
   resolve("cuFuncGetAttribute", d.cuFuncGetAttribute);
   resolve("cuLaunchKernelEx", d.cuLaunchKernelEx);
+  resolve("cuMemcpyDtoDAsync", d.cuMemcpyDtoDAsync);
+  resolve("cuEventCreate", d.cuEventCreate);
+  resolve("cuEventDestroy", d.cuEventDestroy);
+  resolve("cuEventRecord", d.cuEventRecord);
+  resolve("cuEventSynchronize", d.cuEventSynchronize);
+  // The _v2 entry point under CUDA 13's name (cuda.h maps cuEventElapsedTime to it).
+  resolve("cuEventElapsedTime", d.cuEventElapsedTime);
   if (const CUresult rc = d.cuInit(0); rc != CUDA_SUCCESS) {
     const char* name = "?";
     d.cuGetErrorName(rc, &name);

@@ -24,15 +24,6 @@ unsigned char poison_byte(core::DType dtype) {
   return core::dtype_is_integer(dtype) ? 0x7f : 0xff;
 }
 
-// One call's tensors on the device, with a host copy of every input.
-struct CallData {
-  std::vector<cuda::DeviceBuffer> inputs;    // per definition input (empty for scalars)
-  std::vector<core::HostTensor> host_inputs; ///< only where needed (see needs_host_inputs)
-  std::vector<std::uint64_t> checksums;      ///< per input, before the solution ran
-  CallArgs args;
-  bool synthesized = false;
-};
-
 core::HostTensor download(const cuda::DeviceBuffer& buffer, core::DType dtype,
                           std::vector<std::int64_t> shape) {
   core::HostTensor t;
@@ -42,6 +33,8 @@ core::HostTensor download(const cuda::DeviceBuffer& buffer, core::DType dtype,
   buffer.download(t.bytes.data(), t.bytes.size());
   return t;
 }
+
+} // namespace
 
 // The inputs of one trial, as the official gen_inputs draws them.
 CallData make_inputs(const VerifyJob& job, const core::Workload& w,
@@ -148,6 +141,23 @@ CallData make_inputs(const VerifyJob& job, const core::Workload& w,
   return call;
 }
 
+std::vector<cuda::DeviceBuffer> allocate_outputs(const core::Definition& def,
+                                                 const std::map<std::string, std::int64_t>& axes,
+                                                 CallArgs& args, CUstream stream) {
+  std::vector<cuda::DeviceBuffer> outputs;
+  args.outputs.clear();
+  for (const core::TensorSpec& t : def.outputs) {
+    std::size_t bytes = core::dtype_size(t.dtype);
+    for (std::int64_t d : def.concrete_shape(t, axes)) {
+      bytes *= static_cast<std::size_t>(d);
+    }
+    outputs.emplace_back(bytes);
+    outputs.back().fill(poison_byte(t.dtype), stream);
+    args.outputs.push_back(outputs.back().ptr());
+  }
+  return outputs;
+}
+
 // Runs a prepared solution on the inputs into fresh poisoned outputs and returns them. The
 // executor (and so its loaded module) lives across trials, as the official harness keeps the
 // solution loaded: a kernel that caches results between calls is caught by the next trial.
@@ -155,17 +165,7 @@ std::vector<core::HostTensor> run_solution(const PlanExecutor& exec, const core:
                                            CallData& call,
                                            const std::map<std::string, std::int64_t>& axes,
                                            const cuda::Context& ctx) {
-  std::vector<cuda::DeviceBuffer> outputs;
-  call.args.outputs.clear();
-  for (const core::TensorSpec& t : def.outputs) {
-    std::size_t bytes = core::dtype_size(t.dtype);
-    for (std::int64_t d : def.concrete_shape(t, axes)) {
-      bytes *= static_cast<std::size_t>(d);
-    }
-    outputs.emplace_back(bytes);
-    outputs.back().fill(poison_byte(t.dtype), ctx.stream());
-    call.args.outputs.push_back(outputs.back().ptr());
-  }
+  std::vector<cuda::DeviceBuffer> outputs = allocate_outputs(def, axes, call.args, ctx.stream());
   exec.run(call.args, ctx.stream());
   ctx.synchronize();
   std::vector<core::HostTensor> host;
@@ -175,8 +175,6 @@ std::vector<core::HostTensor> run_solution(const PlanExecutor& exec, const core:
   }
   return host;
 }
-
-} // namespace
 
 WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w,
                                 VerifyRuntime& runtime) {

@@ -29,6 +29,7 @@ struct Command {
 };
 
 /// Each subcommand file defines one of these; it adds the subcommand and its options to `app`.
+Command register_bench(CLI::App& app);
 Command register_build(CLI::App& app);
 Command register_init(CLI::App& app);
 Command register_list(CLI::App& app);

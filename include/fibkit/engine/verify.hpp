@@ -10,11 +10,14 @@
 #include "fibkit/core/trace_set.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/build.hpp"
+#include "fibkit/engine/executor.hpp"
 #include "fibkit/engine/random.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace fibkit::engine {
 
@@ -50,6 +53,28 @@ struct VerifyRuntime {
   cuda::Context context;
   RandomGenerator random;
 };
+
+/// One trial's inputs on the device (and on the host where needed), as make_inputs draws them.
+struct CallData {
+  std::vector<cuda::DeviceBuffer> inputs;    // per definition input (empty for scalars)
+  std::vector<core::HostTensor> host_inputs; ///< only where needed (see needs_host_inputs)
+  std::vector<std::uint64_t> checksums;      ///< per input, before the solution ran
+  CallArgs args;
+  bool synthesized = false;
+};
+
+/// Draws the inputs of `trial` for `workload` as the official gen_inputs does (see the file
+/// comment), with checksums of every input; host copies only for the indexer's evaluator and
+/// --dump.
+CallData make_inputs(const VerifyJob& job, const core::Workload& workload,
+                     const std::map<std::string, std::int64_t>& axes, const RandomGenerator& gen,
+                     int trial, const cuda::Context& ctx);
+
+/// Fresh outputs for one call, poisoned (NaN bytes for floats, 0x7f for integers), their pointers
+/// put in `args.outputs`.
+std::vector<cuda::DeviceBuffer> allocate_outputs(const core::Definition& definition,
+                                                 const std::map<std::string, std::int64_t>& axes,
+                                                 CallArgs& args, CUstream stream);
 
 /// Runs the job for `workload` on the runtime's GPU in this process (call it in an isolated
 /// child). Throws on CUDA errors (the caller maps them to RUNTIME_ERROR; the context may be

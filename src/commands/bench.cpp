@@ -1,0 +1,420 @@
+// fibkit bench: verifies, then times a solution on every workload of its definition the way the
+// official evaluator does (contest mode) or with fibkit's low-noise kernel mode, against the
+// native reference; prints a table and writes bench.json, report.html and official traces.
+#include "fibkit/engine/bench.hpp"
+#include "fibkit/commands/app.hpp"
+#include "fibkit/commands/runner.hpp"
+#include "fibkit/core/bench_report.hpp"
+#include "fibkit/core/dataset.hpp"
+#include "fibkit/core/device_peaks.hpp"
+#include "fibkit/core/latency_cache.hpp"
+#include "fibkit/cuda/nvrtc.hpp"
+#include "fibkit/engine/build.hpp"
+#include "fibkit/engine/isolation.hpp"
+#include "fibkit/util/disk_cache.hpp"
+#include "fibkit/util/file.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace fibkit::commands {
+
+namespace {
+
+struct BenchOptions {
+  std::string config;
+  std::string solution;
+  std::string definition;
+  std::optional<std::string> dataset;
+  std::string workloads;
+  std::string mode = "contest";
+  std::string preset = "official";
+  std::optional<int> warmup;
+  std::optional<int> iterations;
+  std::optional<int> trials;
+  std::uint64_t seed = 0;
+  double timeout = 600.0;
+  bool json = false;
+  std::string out = "fibkit-results";
+  bool no_report = false;
+  std::string baseline;
+  std::string compare;
+  bool no_reference = false;
+  bool no_cache = false;
+  std::string timer = "cupti";
+  double max_noise = 0.005;
+  double time_limit = 15.0;
+};
+
+// The official counts, then the contest's per-definition ones, then the flags.
+engine::BenchSettings counts_for(const BenchOptions& opt, const core::Definition& def) {
+  engine::BenchSettings s;
+  if (opt.preset == "contest" && def.name.rfind("gdn_prefill", 0) == 0) {
+    s.warmup = 1; // the contest's GDN prefill command: --warmup-runs 1 --iterations 5
+    s.iterations = 5;
+  }
+  s.warmup = opt.warmup.value_or(s.warmup);
+  s.iterations = opt.iterations.value_or(s.iterations);
+  s.trials = opt.trials.value_or(s.trials);
+  s.mode = opt.mode == "kernel" ? engine::BenchMode::kernel : engine::BenchMode::contest;
+  s.noise.max_noise = opt.max_noise;
+  s.noise.max_time_s = opt.time_limit;
+  s.time_reference = !opt.no_reference;
+  s.use_cupti = opt.timer == "cupti";
+  return s;
+}
+
+const core::SolutionConfig* find_solution(const core::ProjectConfig& project,
+                                          const std::string& name, const char* flag) {
+  for (const core::SolutionConfig& s : project.solutions) {
+    if (s.name == name) {
+      return &s;
+    }
+  }
+  throw UsageError(fmt::format("{} {}: no such solution in {}", flag, name, project.file.string()));
+}
+
+core::Trace make_trace(const core::Definition& def, const core::Workload& w,
+                       const std::string& solution, const engine::WorkloadBench& b,
+                       const std::string& hardware) {
+  core::Trace t;
+  t.definition = def.name;
+  t.workload = w;
+  t.solution = solution;
+  core::Evaluation e;
+  e.status = b.verdict.status;
+  e.environment.hardware = hardware;
+  e.environment.libs = {{"cuda", cuda::nvrtc_version()}, {"fibkit", FIBKIT_VERSION}};
+  e.timestamp = core::iso_timestamp_now();
+  e.log = b.verdict.log;
+  e.correctness = b.verdict.correctness;
+  if (e.status == core::EvaluationStatus::passed && b.solution) {
+    core::Performance p;
+    p.latency_ms = b.solution->latency_ms;
+    if (b.reference) { // else as the official --no-profile-baseline: 0 and 0
+      p.reference_latency_ms = b.reference->latency_ms;
+      p.speedup_factor = b.solution->latency_ms > 0 ? p.reference_latency_ms / p.latency_ms : 0;
+    }
+    e.performance = p;
+  }
+  if (e.status != core::EvaluationStatus::passed &&
+      e.status != core::EvaluationStatus::incorrect_numerical) {
+    e.correctness.reset();
+  }
+  t.evaluation = e;
+  return t;
+}
+
+ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
+  if (!opt.baseline.empty() && !opt.compare.empty()) {
+    throw UsageError("--baseline and --compare are alternatives: give one");
+  }
+  const core::ProjectConfig project = core::load_project_config(opt.config);
+  const core::Dataset ds = core::load_dataset(opt.dataset);
+  const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+  const DeviceProbe device = probe_device("bench");
+  const std::vector<const core::SolutionConfig*> selected =
+      select_solutions(project, opt.solution, opt.definition);
+  const std::string other_name = !opt.compare.empty() ? opt.compare : opt.baseline;
+  const core::SolutionConfig* other =
+      other_name.empty()
+          ? nullptr
+          : find_solution(project, other_name, opt.compare.empty() ? "--baseline" : "--compare");
+  const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
+
+  util::DiskCache cache(util::DiskCache::default_dir());
+  engine::BuildSettings build_settings;
+  build_settings.cache = &cache;
+  std::string tmpl = (fs::temp_directory_path() / "fibkit-bench-XXXXXX").string();
+  const fs::path tmp = ::mkdtemp(tmpl.data());
+
+  core::BenchReport report;
+  report.fibkit_version = FIBKIT_VERSION;
+  report.timestamp = core::iso_timestamp_now();
+  report.gpu = device.name;
+  report.arch = device.arch;
+  report.mode = opt.mode;
+  report.baseline_name = other ? std::optional<std::string>(other->name) : std::nullopt;
+  const std::optional<core::DevicePeaks> peaks = core::find_device_peaks(device.name);
+  if (peaks) {
+    report.device_peaks =
+        fmt::format("{}: HBM {:.2f} TB/s, BF16 {:.0f} TFLOP/s, FP8 {:.0f} "
+                    "TFLOP/s dense ({})",
+                    peaks->model, peaks->hbm_bytes_per_s / 1e12, peaks->bf16_dense_flops / 1e12,
+                    peaks->fp8_dense_flops / 1e12, peaks->source);
+  } else {
+    report.notes.push_back("no datasheet peaks known for " + device.name + ": no roofline");
+  }
+  std::map<std::string, std::vector<std::string>> traces; // file -> lines
+  std::size_t failed = 0;
+  bool warned_synth = false;
+  for (const core::SolutionConfig* s : selected) {
+    const core::Definition* def = ds.set.find_definition(s->definition);
+    if (!def) {
+      throw Error(fmt::format("{}: definition \"{}\" is not in the dataset ({})", s->where,
+                              s->definition, ds.label));
+    }
+    if (other && other->definition != def->name) {
+      throw UsageError(fmt::format("{} is for {}, {} for {}", other->name, other->definition,
+                                   s->name, def->name));
+    }
+    const std::optional<core::ProjectConfig> ref_project =
+        load_reference(def->name, tmp / def->name);
+    if (!ref_project) {
+      throw Error(fmt::format("no native reference for {}", def->name));
+    }
+    const core::SolutionConfig& reference = ref_project->solutions.front();
+    core::ToleranceFlags flags;
+    flags.preset =
+        opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
+    engine::BenchSettings settings = counts_for(opt, *def);
+    settings.gpu_name = device.name;
+    settings.reference_hash = reference_hash(def->name);
+    if (!opt.no_cache) {
+      settings.latency_cache_dir = core::LatencyCache::default_dir().string();
+    }
+    report.warmup = settings.warmup;
+    report.iterations = settings.iterations;
+    report.trials = settings.trials;
+
+    struct Builds {
+      engine::SolutionBuild solution, reference, other;
+    };
+    const auto build_all = [&](Builds& b) {
+      b.solution = engine::build_solution(*s, device.arch, build_settings);
+      engine::check_build(*s, *def, b.solution);
+      b.reference = engine::build_solution(reference, device.arch, build_settings);
+      engine::check_build(reference, *def, b.reference);
+      if (other) {
+        b.other = engine::build_solution(*other, device.arch, build_settings);
+        engine::check_build(*other, *def, b.other);
+      }
+      engine::VerifyJob job;
+      job.set = &ds.set;
+      job.definition = def;
+      job.solution = s;
+      job.solution_build = &b.solution;
+      job.reference = &reference;
+      job.reference_build = &b.reference;
+      job.arch = device.arch;
+      job.tolerance = core::resolve_tolerance(*def, flags);
+      job.seed = opt.seed;
+      job.trials = settings.trials;
+      return job;
+    };
+    // The builds and checks in a child first (NVRTC loads the driver: never in this process).
+    const engine::IsolatedResult checked = engine::run_isolated(
+        [&] {
+          Builds b;
+          build_all(b);
+          std::string warnings;
+          for (const std::string& w : b.solution.warnings) {
+            warnings += w + "\n";
+          }
+          return warnings;
+        },
+        timeout);
+    if (checked.outcome != engine::IsolatedResult::Outcome::ok) {
+      throw Error(checked.outcome == engine::IsolatedResult::Outcome::failed
+                      ? checked.payload
+                      : "building " + s->name + ": " + engine::describe(checked) + "\n" +
+                            checked.log);
+    }
+    if (!checked.payload.empty()) {
+      spdlog::warn("{}", checked.payload.substr(0, checked.payload.size() - 1));
+    }
+
+    const std::vector<core::Trace>& workloads = ds.set.workloads_of(def->name);
+    std::optional<engine::VerifyRuntime> runtime;
+    std::optional<engine::VerifyJob> job;
+    Builds builds;
+    engine::IsolatedWorker worker([&](std::uint64_t wi) {
+      if (!job) {
+        job = build_all(builds);
+        runtime.emplace(device.arch);
+      }
+      std::optional<engine::OtherSolution> o;
+      if (other) {
+        o = engine::OtherSolution{other, &builds.other};
+      }
+      return engine::workload_bench_to_json(
+          engine::bench_workload(*job, settings, o, workloads[wi].workload, *runtime));
+    });
+    const std::vector<std::size_t> chosen = select_workloads(workloads, opt.workloads);
+    for (std::size_t n = 0; n < chosen.size(); ++n) {
+      const std::size_t wi = chosen[n];
+      const core::Workload& w = workloads[wi].workload;
+      if (progress) {
+        fmt::print(stderr, "\r\033[K  {} [{}/{}] {} {}", s->name, n + 1, chosen.size(),
+                   w.uuid.substr(0, 8), axes_text(w).substr(0, 40));
+        std::fflush(stderr);
+      }
+      engine::WorkloadBench b;
+      const engine::IsolatedResult r = worker.run(wi, timeout);
+      if (r.outcome == engine::IsolatedResult::Outcome::ok) {
+        b = engine::workload_bench_from_json(r.payload);
+      } else {
+        b.verdict.status = *engine::failure_status(r);
+        b.verdict.log = engine::describe(r) + (r.log.empty() ? "" : "\n" + r.log);
+      }
+      if (progress) {
+        fmt::print(stderr, "\r\033[K");
+        std::fflush(stderr);
+      }
+      if (b.verdict.synthesized && !warned_synth) {
+        report.notes.push_back("some safetensors blobs are missing: structured stand-ins were "
+                               "used (`fibkit synth --dataset DIR` writes them once)");
+        warned_synth = true;
+      }
+      if (!b.timer.empty() && report.timer.empty()) {
+        report.timer = b.timer == "cupti" ? "cupti" : "cuda-events (fallback)";
+        if (!b.fallback.empty()) {
+          report.notes.push_back("CUDA events instead of CUPTI: " + b.fallback);
+          spdlog::warn("timing with CUDA events, not CUPTI: {}", b.fallback);
+        }
+      }
+      core::BenchRow row;
+      row.solution = s->name;
+      row.definition = def->name;
+      row.workload_uuid = w.uuid;
+      row.index = wi;
+      row.axes = axes_text(w);
+      row.status = std::string(core::status_name(b.verdict.status));
+      row.log = b.verdict.log;
+      if (b.solution) {
+        row.latency_ms = b.solution->latency_ms;
+        row.trial_ms = b.solution->trial_ms;
+        const core::Summary sum = core::summarize(b.solution->samples_ms);
+        row.stats = core::LatencyStats{
+            sum.median, sum.mean, sum.p10, sum.p90, sum.stdrel, sum.n, b.solution->converged};
+        if (b.reference && b.reference->latency_ms > 0) {
+          row.reference_ms = b.reference->latency_ms;
+          row.speedup = b.reference->latency_ms / b.solution->latency_ms;
+        }
+        if (b.other) {
+          row.baseline_ms = b.other->latency_ms;
+          row.baseline_speedup = b.other->latency_ms / b.solution->latency_ms;
+          if (!opt.compare.empty()) {
+            const core::AbVerdict ab =
+                core::compare_ab(b.other->samples_ms, b.solution->samples_ms);
+            row.cost_basis = fmt::format("A={} B={}: {}", other->name, s->name, core::describe(ab));
+          }
+        }
+        if (b.cost && peaks && b.solution->latency_ms > 0) {
+          const core::Roofline roof = core::roofline(*b.cost, b.solution->latency_ms / 1000.0,
+                                                     *peaks, core::uses_fp8_tensor_cores(*def));
+          row.flops = b.cost->flops;
+          row.bytes = b.cost->bytes;
+          row.achieved_tflops = roof.achieved_flops_per_s / 1e12;
+          row.achieved_gbps = roof.achieved_bytes_per_s / 1e9;
+          row.bw_fraction = roof.bw_fraction;
+          row.flop_fraction = roof.flop_fraction;
+          row.practical_bw_fraction = roof.practical_bw_fraction;
+          row.bound = roof.bound;
+          if (row.cost_basis.empty()) {
+            row.cost_basis = b.cost->basis;
+          }
+        }
+      }
+      if (!row.passed()) {
+        ++failed;
+      }
+      report.rows.push_back(std::move(row));
+      const core::Trace trace = make_trace(*def, w, s->name, b, device.name);
+      traces[fmt::format("traces/{}/{}/{}.jsonl", s->author.empty() ? "unknown" : s->author,
+                         def->op_type, def->name)]
+          .push_back(core::trace_to_json_line(trace));
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  if (report.timer.empty()) {
+    report.timer = opt.timer == "cupti" ? "cupti" : "cuda-events";
+  }
+
+  if (opt.json) {
+    fmt::print("{}\n", core::report_to_json(report));
+  } else {
+    fmt::print("{}", core::render_table(report, ctx.color_stdout));
+  }
+  if (!opt.no_report) {
+    const fs::path out = opt.out;
+    util::write_file_atomic(out / "bench.json", core::report_to_json(report));
+    util::write_file_atomic(out / "report.html", core::render_html(report));
+    for (const auto& [file, lines] : traces) {
+      util::append_lines(out / file, lines);
+    }
+    if (!ctx.quiet) {
+      fmt::print(stderr,
+                 "wrote {0}/bench.json, {0}/report.html and official traces under "
+                 "{0}/traces/\n",
+                 out.string());
+    }
+  }
+  return failed ? ExitCode::failed : ExitCode::ok;
+}
+
+} // namespace
+
+Command register_bench(CLI::App& app) {
+  auto opt = std::make_shared<BenchOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "bench", "Verify, then time solutions on every workload as the official evaluator does "
+               "(or in a low-noise kernel mode), with speedups over fibkit's native reference "
+               "(needs a GPU)");
+  sub->add_option("-c,--config", opt->config,
+                  "Project config (default: config.toml here or in a parent directory)");
+  sub->add_option("-s,--solution", opt->solution, "Time only this solution (default: all)");
+  sub->add_option("--definition", opt->definition, "Time only the solutions of this definition");
+  sub->add_option("--dataset", opt->dataset,
+                  "TraceSet (default: $FIB_DATASET_PATH, else the embedded examples)");
+  sub->add_option("--workloads", opt->workloads,
+                  "Comma-separated workload indices or uuid prefixes (default: all)");
+  sub->add_option("--mode", opt->mode,
+                  "contest (the official method, the default) or kernel (launch gaps hidden, "
+                  "samples until the noise target)")
+      ->check(CLI::IsMember({"contest", "kernel"}));
+  sub->add_option("--preset", opt->preset,
+                  "official (defaults) or contest (the contest's per-definition counts and "
+                  "tolerances: GDN prefill 1/5/3, MoE atol 1 rtol 0.3 ratio 0.9)")
+      ->check(CLI::IsMember({"official", "contest"}));
+  sub->add_option("--warmup", opt->warmup, "Warmup calls per trial (default 10)")
+      ->check(CLI::Range(0, 100000));
+  sub->add_option("--iterations", opt->iterations, "Timed calls per trial (default 50)")
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--trials", opt->trials, "Input sets (default 3)")->check(CLI::Range(1, 1000));
+  sub->add_option("--max-noise", opt->max_noise,
+                  "Kernel mode: relative standard deviation to reach (default 0.005)");
+  sub->add_option("--time-limit", opt->time_limit,
+                  "Kernel mode: seconds of sampling per trial at most (default 15)");
+  sub->add_option("--seed", opt->seed, "Seed of the random inputs (default 0)");
+  sub->add_option("--timeout", opt->timeout, "Seconds per workload (default 600)");
+  sub->add_option("--baseline", opt->baseline,
+                  "Another solution of the project to time alongside (a second speedup column)");
+  sub->add_option("--compare", opt->compare,
+                  "A/B: time this other solution interleaved with the first and say whether "
+                  "the difference exceeds the run-to-run spread");
+  sub->add_flag("--no-reference", opt->no_reference,
+                "Do not time the reference (as --no-profile-baseline: speedup 0)");
+  sub->add_flag("--no-latency-cache", opt->no_cache,
+                "Time the reference again even when its latency is cached");
+  sub->add_option("--timer", opt->timer, "cupti (default) or events (CUDA events)")
+      ->check(CLI::IsMember({"cupti", "events"}));
+  sub->add_flag("--json", opt->json, "Print the JSON report on stdout instead of the table");
+  sub->add_option("-o,--out", opt->out,
+                  "Directory for bench.json, report.html and traces/ (default fibkit-results)");
+  sub->add_flag("--no-report", opt->no_report, "Write no files");
+  return {sub, [opt](const Context& ctx) { return run_bench(*opt, ctx); }};
+}
+
+} // namespace fibkit::commands
