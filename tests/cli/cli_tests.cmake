@@ -161,3 +161,11 @@ endforeach()
 fibkit_cli_test("verify without a GPU exits 4" 4 "" "fibkit verify needs a GPU: no usable CUDA device"
                 ARGS verify --solution fibkit-simple-gdn-decode)
 fibkit_cli_test("verify rejects an unknown preset" 2 "" "preset" ARGS verify --preset fast)
+
+# bench needs a GPU too; its option checks come first.
+fibkit_cli_test("bench without a GPU exits 4" 4 "" "fibkit bench needs a GPU: no usable CUDA device"
+                ARGS bench --solution fibkit-simple-gdn-decode)
+fibkit_cli_test("bench rejects an unknown mode" 2 "" "mode" ARGS bench --mode fast)
+fibkit_cli_test("bench refuses --baseline with --compare" 2 "" "--baseline and --compare are alternatives"
+                ARGS bench --baseline a --compare b)
+fibkit_cli_test("verify rejects an unknown sanitizer tool" 2 "" "sanitize" ARGS verify --sanitize leakcheck)

@@ -1,0 +1,43 @@
+// The bench worker's payload survives the trip to the parent, every field of it.
+#include "fibkit/engine/bench.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace fibkit;
+
+TEST_CASE("bench: a workload's result round-trips through its JSON payload", "[engine]") {
+  engine::WorkloadBench b;
+  b.verdict.status = core::EvaluationStatus::passed;
+  b.verdict.correctness = core::Correctness{0.25, 1e-3, ""};
+  b.verdict.log = "trial 0: fine\n\"quoted\"";
+  b.verdict.synthesized = true;
+  b.timer = "cupti";
+  b.fallback = "";
+  b.solution = engine::SolutionTiming{
+      {0.010, 0.011, 0.012}, {0.010, 0.0101, 0.011}, 0.011, {"gdn_decode", "MEMSET"}, false, 3};
+  b.reference = engine::SolutionTiming{{0.2}, {0.2}, 0.2, {}, true, 0};
+  b.reference_cached = true;
+  b.cost = core::Cost{9.17e5, 1.05e6, "B=1"};
+  const engine::WorkloadBench back =
+      engine::workload_bench_from_json(engine::workload_bench_to_json(b));
+  CHECK(back.verdict.status == core::EvaluationStatus::passed);
+  CHECK(back.verdict.log == b.verdict.log);
+  CHECK(back.verdict.synthesized);
+  REQUIRE(back.verdict.correctness);
+  CHECK(back.verdict.correctness->max_absolute_error == 1e-3);
+  CHECK(back.timer == "cupti");
+  REQUIRE(back.solution);
+  CHECK(back.solution->trial_ms == b.solution->trial_ms);
+  CHECK(back.solution->samples_ms == b.solution->samples_ms);
+  CHECK(back.solution->latency_ms == 0.011);
+  CHECK(back.solution->kernels == b.solution->kernels);
+  CHECK_FALSE(back.solution->converged);
+  CHECK(back.solution->throttled == 3);
+  REQUIRE(back.reference);
+  CHECK(back.reference->latency_ms == 0.2);
+  CHECK(back.reference_cached);
+  CHECK_FALSE(back.other);
+  REQUIRE(back.cost);
+  CHECK(back.cost->flops == 9.17e5);
+  CHECK(back.cost->basis == "B=1");
+}
