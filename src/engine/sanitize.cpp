@@ -46,7 +46,8 @@ std::string sanitizer_lines(const std::string& log, std::size_t max_lines) {
   std::string out;
   std::size_t kept = 0;
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("=========", 0) != 0) {
+    // The tool's lines, without the host backtraces (the device side says where).
+    if (line.rfind("=========", 0) != 0 || line.find("Host Frame") != std::string::npos) {
       continue;
     }
     if (kept++ == max_lines) {

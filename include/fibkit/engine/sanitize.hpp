@@ -29,7 +29,8 @@ SanitizerResult run_sanitizer(const std::filesystem::path& sanitizer, const std:
                               const std::vector<std::string>& command,
                               std::chrono::milliseconds timeout);
 
-/// The sanitizer's own lines of `log` (those starting with "========="), at most `max_lines`.
+/// The sanitizer's own lines of `log` (those starting with "=========", host backtrace frames
+/// left out), at most `max_lines`.
 std::string sanitizer_lines(const std::string& log, std::size_t max_lines = 40);
 
 } // namespace fibkit::engine
