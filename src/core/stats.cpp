@@ -226,8 +226,15 @@ double NoiseCriterion::noise() const {
 }
 
 bool NoiseCriterion::converged() const {
-  return m_count >= m_settings.min_samples && m_sum >= m_settings.min_time_s &&
-         noise() <= m_settings.max_noise;
+  if (m_count < m_settings.min_samples) {
+    return false;
+  }
+  const double n = noise();
+  if (m_sum >= m_settings.min_time_s && n <= m_settings.max_noise) {
+    return true; // nvbench's rule
+  }
+  return m_count >= 1000 &&
+         1.96 * n / std::sqrt(static_cast<double>(m_count)) <= m_settings.max_noise / 4;
 }
 
 ThrottleFilter filter_throttled(const std::vector<ClockSample>& samples, double threshold,

@@ -204,6 +204,20 @@ TEST_CASE("NoiseCriterion does not stop noisy samples before the time limit", "[
   CHECK_FALSE(c.converged()); // stopped by the limit: the report labels it not converged
 }
 
+TEST_CASE("NoiseCriterion: the precision rule stops short noisy kernels once the mean is known",
+          "[stats]") {
+  // About 1% per-sample noise: never under 0.5%, but the mean's 95% interval narrows with n.
+  core::NoiseCriterion c({10, 0.005, 100.0, 1000.0}); // min_time out of reach: rule 2 alone
+  for (int i = 0; i < 999; ++i) {
+    c.add(i % 2 == 0 ? 1e-3 : 1.02e-3);
+  }
+  CHECK(c.noise() > 0.005);
+  CHECK_FALSE(c.converged()); // fewer than 1000 samples
+  c.add(1e-3);
+  // 1.96 * 0.0099 / sqrt(1000) = 0.00061 <= 0.00125
+  CHECK(c.converged());
+}
+
 TEST_CASE("NoiseCriterion: noise just below and above the target, and bad input", "[stats]") {
   // Samples 1 and 1+d alternating: stdrel is about d/2 / (1 + d/2) for many samples.
   core::NoiseCriterion low({10, 0.005, 0.0, 15.0});
