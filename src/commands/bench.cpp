@@ -84,37 +84,6 @@ const core::SolutionConfig* find_solution(const core::ProjectConfig& project,
   throw UsageError(fmt::format("{} {}: no such solution in {}", flag, name, project.file.string()));
 }
 
-core::Trace make_trace(const core::Definition& def, const core::Workload& w,
-                       const std::string& solution, const engine::WorkloadBench& b,
-                       const std::string& hardware) {
-  core::Trace t;
-  t.definition = def.name;
-  t.workload = w;
-  t.solution = solution;
-  core::Evaluation e;
-  e.status = b.verdict.status;
-  e.environment.hardware = hardware;
-  e.environment.libs = {{"cuda", cuda::nvrtc_version()}, {"fibkit", FIBKIT_VERSION}};
-  e.timestamp = core::iso_timestamp_now();
-  e.log = b.verdict.log;
-  e.correctness = b.verdict.correctness;
-  if (e.status == core::EvaluationStatus::passed && b.solution) {
-    core::Performance p;
-    p.latency_ms = b.solution->latency_ms;
-    if (b.reference) { // else as the official --no-profile-baseline: 0 and 0
-      p.reference_latency_ms = b.reference->latency_ms;
-      p.speedup_factor = b.solution->latency_ms > 0 ? p.reference_latency_ms / p.latency_ms : 0;
-    }
-    e.performance = p;
-  }
-  if (e.status != core::EvaluationStatus::passed &&
-      e.status != core::EvaluationStatus::incorrect_numerical) {
-    e.correctness.reset();
-  }
-  t.evaluation = e;
-  return t;
-}
-
 ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
   if (!opt.baseline.empty() && !opt.compare.empty()) {
     throw UsageError("--baseline and --compare are alternatives: give one");
@@ -331,9 +300,7 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
       }
       report.rows.push_back(std::move(row));
       const core::Trace trace = make_trace(*def, w, s->name, b, device.name);
-      traces[fmt::format("traces/{}/{}/{}.jsonl", s->author.empty() ? "unknown" : s->author,
-                         def->op_type, def->name)]
-          .push_back(core::trace_to_json_line(trace));
+      traces[trace_file(*s, *def)].push_back(core::trace_to_json_line(trace));
     }
   }
   std::error_code ec;

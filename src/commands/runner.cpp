@@ -3,6 +3,7 @@
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/embedded.hpp"
 #include "fibkit/cuda/driver.hpp"
+#include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/engine/isolation.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/hash.hpp"
@@ -125,6 +126,42 @@ std::string reference_hash(const std::string& definition) {
     }
   }
   return util::Hasher().update(all).hex_digest();
+}
+
+core::Trace make_trace(const core::Definition& def, const core::Workload& w,
+                       const std::string& solution, const engine::WorkloadBench& b,
+                       const std::string& hardware) {
+  core::Trace t;
+  t.definition = def.name;
+  t.workload = w;
+  t.solution = solution;
+  core::Evaluation e;
+  e.status = b.verdict.status;
+  e.environment.hardware = hardware;
+  e.environment.libs = {{"cuda", cuda::nvrtc_version()}, {"fibkit", FIBKIT_VERSION}};
+  e.timestamp = core::iso_timestamp_now();
+  e.log = b.verdict.log;
+  e.correctness = b.verdict.correctness;
+  if (e.status == core::EvaluationStatus::passed && b.solution) {
+    core::Performance p;
+    p.latency_ms = b.solution->latency_ms;
+    if (b.reference) { // else as the official --no-profile-baseline: 0 and 0
+      p.reference_latency_ms = b.reference->latency_ms;
+      p.speedup_factor = b.solution->latency_ms > 0 ? p.reference_latency_ms / p.latency_ms : 0;
+    }
+    e.performance = p;
+  }
+  if (e.status != core::EvaluationStatus::passed &&
+      e.status != core::EvaluationStatus::incorrect_numerical) {
+    e.correctness.reset();
+  }
+  t.evaluation = e;
+  return t;
+}
+
+std::string trace_file(const core::SolutionConfig& solution, const core::Definition& def) {
+  return fmt::format("traces/{}/{}/{}.jsonl", solution.author.empty() ? "unknown" : solution.author,
+                     def.op_type, def.name);
 }
 
 } // namespace fibkit::commands

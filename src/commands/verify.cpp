@@ -46,6 +46,7 @@ struct VerifyOptions {
   bool json = false;
   bool no_isolation = false;
   std::string sanitize;
+  std::string save_traces;
 };
 
 std::string number(double v) {
@@ -156,13 +157,24 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
     std::optional<engine::VerifyJob> job;
     engine::SolutionBuild sol_build;
     engine::SolutionBuild ref_build;
+    // With --save-traces, a PASSED workload's trace needs its performance block: the solution
+    // is then timed once in contest mode (one input set, official counts, no reference), as
+    // `fibkit bench --trials 1 --no-reference` would.
+    engine::BenchSettings trace_timing;
+    trace_timing.trials = 1;
+    trace_timing.time_reference = false;
     const auto serve = [&](std::uint64_t wi) {
       if (!job) {
         job = build_job(sol_build, ref_build);
         runtime.emplace(arch);
       }
-      return engine::verdict_to_json(
-          engine::verify_workload(*job, workloads[wi].workload, *runtime));
+      if (!opt.save_traces.empty()) {
+        return engine::workload_bench_to_json(engine::bench_workload(
+            *job, trace_timing, std::nullopt, workloads[wi].workload, *runtime));
+      }
+      engine::WorkloadBench b;
+      b.verdict = engine::verify_workload(*job, workloads[wi].workload, *runtime);
+      return engine::workload_bench_to_json(b);
     };
     engine::IsolatedWorker worker(serve);
     const std::vector<std::size_t> chosen = select_workloads(workloads, opt.workloads);
@@ -175,10 +187,11 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
                    axes_text(w).substr(0, 40));
         std::fflush(stderr);
       }
-      engine::WorkloadVerdict verdict;
+      engine::WorkloadBench result;
+      engine::WorkloadVerdict& verdict = result.verdict;
       if (opt.no_isolation) {
         try {
-          verdict = engine::verdict_from_json(serve(wi));
+          result = engine::workload_bench_from_json(serve(wi));
         } catch (const Error& e) {
           verdict.status = core::EvaluationStatus::runtime_error;
           verdict.log = e.what();
@@ -186,7 +199,7 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
       } else {
         const engine::IsolatedResult r = worker.run(wi, timeout);
         if (r.outcome == engine::IsolatedResult::Outcome::ok) {
-          verdict = engine::verdict_from_json(r.payload);
+          result = engine::workload_bench_from_json(r.payload);
         } else {
           verdict.status = *engine::failure_status(r);
           verdict.log = engine::describe(r) + (r.log.empty() ? "" : "\n" + r.log);
@@ -236,6 +249,14 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
                      "(`fibkit synth --dataset DIR` writes them once)",
                      def->name);
         warned_synth = true;
+      }
+      if (!opt.save_traces.empty()) {
+        if (verdict.status != core::EvaluationStatus::passed) {
+          result.solution.reset(); // the sanitizer may have failed it after the timing
+        }
+        util::append_lines(
+            fs::path(opt.save_traces) / trace_file(*s, *def),
+            {core::trace_to_json_line(make_trace(*def, w, s->name, result, device.name))});
       }
       const bool ok = verdict.status == core::EvaluationStatus::passed;
       (ok ? passed : failed) += 1;
@@ -311,6 +332,10 @@ Command register_verify(CLI::App& app) {
   sub->add_option("--dump", opt->dump,
                   "Write each trial's inputs and outputs (solution and reference) to "
                   "DIR/<solution>/<workload>/trial<k>.safetensors, for debugging");
+  sub->add_option("--save-traces", opt->save_traces,
+                  "Append official traces to DIR/traces/<author>/<op_type>/<definition>.jsonl "
+                  "(a PASSED workload is then timed once in contest mode for its performance "
+                  "block; reference latency and speedup 0, as --no-profile-baseline)");
   sub->add_option("--sanitize", opt->sanitize,
                   "Also run each workload once under compute-sanitizer with this tool; errors it "
                   "reports fail the workload (RUNTIME_ERROR)")

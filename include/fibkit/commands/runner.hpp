@@ -6,6 +6,7 @@
 #include "fibkit/core/config.hpp"
 #include "fibkit/core/trace.hpp"
 #include "fibkit/core/trace_set.hpp"
+#include "fibkit/engine/bench.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -41,5 +42,15 @@ std::string reference_hash(const std::string& definition);
 
 /// "batch_size=64 seq_len=1".
 std::string axes_text(const core::Workload& workload);
+
+/// The official trace of one workload's result: the verdict, and for PASSED the performance
+/// block (reference latency and speedup 0 when the reference was not timed, as the official
+/// --no-profile-baseline writes them).
+core::Trace make_trace(const core::Definition& definition, const core::Workload& workload,
+                       const std::string& solution, const engine::WorkloadBench& result,
+                       const std::string& hardware);
+
+/// "traces/<author>/<op_type>/<definition>.jsonl", the official layout.
+std::string trace_file(const core::SolutionConfig& solution, const core::Definition& definition);
 
 } // namespace fibkit::commands
