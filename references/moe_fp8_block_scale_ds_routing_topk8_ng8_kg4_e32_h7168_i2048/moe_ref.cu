@@ -4,8 +4,8 @@
 // Dequantisation (block 128): A[t][k] = fp8(hs[t][k]) * hs_scale[k / 128][t] (transposed scale),
 // W13[e][n][k] = fp8 * S13[e][n / 128][k / 128], W2[e][h][i] = fp8 * S2[e][h / 128][i / 128].
 // A dot product over a dimension cut in 128-blocks is computed as
-//   sum over blocks kb (in double, ascending) of scale_a * scale_w * (sum over the block (fp32,
-//   ascending) of the raw products)
+//   sum over blocks kb (in double) of scale_a * scale_w * (sum over the block of the raw
+//   products: fp32 over each lane's 4, then double over the lanes)
 // which is the same sum as over the dequantised values (products of two e4m3 values are exact).
 //
 //   1. moe_ref_routing_kernel, one thread per token: s = sigmoid(logits), sb = s + bias over all
@@ -13,10 +13,13 @@
 //      groups; pick the 8 best sb among their experts; weight of a pick = s / (sum of the 8 s +
 //      1e-20) * routed_scaling_factor. The picks that are local (local_expert_offset .. +31) go
 //      to the token's slots 0..7 in ascending local expert order (slot_expert = -1 after them).
-//   2. moe_ref_gemm1_kernel, one thread per (token, slot, i < I): X1 = A[t] . W13[e][i],
+//   2. moe_ref_gemm1_kernel, one warp per (token, slot, i < I): X1 = A[t] . W13[e][i],
 //      gate = A[t] . W13[e][I + i], act[t][slot][i] = silu(gate) * X1 (workspace).
-//   3. moe_ref_gemm2_kernel, one thread per output element (t, h): sum over the token's slots of
+//   3. moe_ref_gemm2_kernel, one warp per output element (t, h): sum over the token's slots of
 //      weight * (act[t][slot] . W2[e][h]) in double; a token without local experts gets 0.
+// In both GEMMs lane l of the warp takes elements 4l..4l+3 of each 128-block (coalesced reads of
+// the weight rows); its fp32 partial of those 4 products is scaled and added in double, and the
+// lanes' doubles are summed at the end.
 #include "fibkit.cuh"
 
 namespace {
@@ -119,7 +122,26 @@ extern "C" __global__ void moe_ref_routing_kernel(const float* routing_logits,  
   }
 }
 
-// grid [seq_len * 8, intermediate_size / block], block [any]: one thread per (t, slot, i).
+// Sums a double over the 32 lanes of a warp (every lane gets the total).
+__device__ __forceinline__ double warp_sum(double v) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    v += __shfl_xor_sync(0xffffffffu, v, offset);
+  }
+  return v;
+}
+
+// Four consecutive e4m3 values (4-byte aligned) as floats.
+__device__ __forceinline__ void load_fp8x4(const __nv_fp8_e4m3* p, float out[4]) {
+  const unsigned bits = *reinterpret_cast<const unsigned*>(p);
+  for (int j = 0; j < 4; ++j) {
+    __nv_fp8_e4m3 v;
+    v.__x = static_cast<__nv_fp8_storage_t>((bits >> (8 * j)) & 0xffu);
+    out[j] = static_cast<float>(v);
+  }
+}
+
+// grid [seq_len * 8, intermediate_size / 8], block [256]: one warp per (t, slot, i); lane l
+// takes elements 4l..4l+3 of every 128-block, so the warp reads each weight row contiguously.
 extern "C" __global__ void moe_ref_gemm1_kernel(const __nv_fp8_e4m3* hidden_states, // [T, H]
                                                 const float* hidden_states_scale,   // [56, T]
                                                 const __nv_fp8_e4m3* gemm1_weights, // [32, 2I, H]
@@ -128,7 +150,8 @@ extern "C" __global__ void moe_ref_gemm1_kernel(const __nv_fp8_e4m3* hidden_stat
                                                 float* act,                         // [T * 8, I]
                                                 int seq_len) {
   const int row = blockIdx.x; // t * 8 + slot
-  const int i = blockIdx.y * blockDim.x + threadIdx.x;
+  const int lane = threadIdx.x % 32;
+  const int i = blockIdx.y * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= seq_len * kTopk || i >= kInter) {
     return;
   }
@@ -148,22 +171,31 @@ extern "C" __global__ void moe_ref_gemm1_kernel(const __nv_fp8_e4m3* hidden_stat
   double x1 = 0.0;
   double gate = 0.0;
   for (int kb = 0; kb < kHiddenBlocks; ++kb) {
+    const int k = kb * kBlock + 4 * lane;
+    float a[4], up[4], g[4];
+    load_fp8x4(a_row + k, a);
+    load_fp8x4(up_row + k, up);
+    load_fp8x4(gate_row + k, g);
     float part_up = 0.0f;
     float part_gate = 0.0f;
-    for (int k = kb * kBlock; k < (kb + 1) * kBlock; ++k) {
-      const float av = static_cast<float>(a_row[k]);
-      part_up += av * static_cast<float>(up_row[k]);
-      part_gate += av * static_cast<float>(gate_row[k]);
+    for (int j = 0; j < 4; ++j) {
+      part_up += a[j] * up[j];
+      part_gate += a[j] * g[j];
     }
     const double a_scale = hidden_states_scale[static_cast<long long>(kb) * seq_len + t];
     x1 += a_scale * w_scale[(i / kBlock) * kHiddenBlocks + kb] * part_up;
     gate += a_scale * w_scale[((kInter + i) / kBlock) * kHiddenBlocks + kb] * part_gate;
   }
-  const double silu_gate = gate / (1.0 + exp(-gate));
-  act[static_cast<long long>(row) * kInter + i] = static_cast<float>(silu_gate * x1);
+  x1 = warp_sum(x1);
+  gate = warp_sum(gate);
+  if (lane == 0) {
+    const double silu_gate = gate / (1.0 + exp(-gate));
+    act[static_cast<long long>(row) * kInter + i] = static_cast<float>(silu_gate * x1);
+  }
 }
 
-// grid [seq_len, hidden_size / block], block [any]: one thread per output element (t, h).
+// grid [seq_len, hidden_size / 8], block [256]: one warp per output element (t, h); lane l takes
+// elements 4l..4l+3 of every 128-block of the intermediate dimension.
 extern "C" __global__ void moe_ref_gemm2_kernel(const __nv_fp8_e4m3* gemm2_weights, // [32, H, I]
                                                 const float* gemm2_weights_scale,   // [32, 56, 16]
                                                 const int* slot_expert,             // [T, 8]
@@ -172,7 +204,8 @@ extern "C" __global__ void moe_ref_gemm2_kernel(const __nv_fp8_e4m3* gemm2_weigh
                                                 __nv_bfloat16* output,              // [T, H]
                                                 int seq_len) {
   const int t = blockIdx.x;
-  const int h = blockIdx.y * blockDim.x + threadIdx.x;
+  const int lane = threadIdx.x % 32;
+  const int h = blockIdx.y * (blockDim.x / 32) + threadIdx.x / 32;
   if (t >= seq_len || h >= kHidden) {
     return;
   }
@@ -188,13 +221,18 @@ extern "C" __global__ void moe_ref_gemm2_kernel(const __nv_fp8_e4m3* gemm2_weigh
                            (static_cast<long long>(e) * kHiddenBlocks + h / kBlock) * kInterBlocks;
     double o = 0.0;
     for (int ib = 0; ib < kInterBlocks; ++ib) {
-      float part = 0.0f;
-      for (int i = ib * kBlock; i < (ib + 1) * kBlock; ++i) {
-        part += c[i] * static_cast<float>(w_row[i]);
-      }
+      const int i = ib * kBlock + 4 * lane;
+      float w[4];
+      load_fp8x4(w_row + i, w);
+      const float4 cv = *reinterpret_cast<const float4*>(c + i);
+      const float part = cv.x * w[0] + cv.y * w[1] + cv.z * w[2] + cv.w * w[3];
       o += static_cast<double>(w_scale[ib]) * part;
     }
     total += static_cast<double>(slot_weight[t * kTopk + slot]) * o;
   }
-  output[static_cast<long long>(t) * kHidden + h] = __float2bfloat16_rn(static_cast<float>(total));
+  total = warp_sum(total);
+  if (lane == 0) {
+    output[static_cast<long long>(t) * kHidden + h] =
+        __float2bfloat16_rn(static_cast<float>(total));
+  }
 }
