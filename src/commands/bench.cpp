@@ -104,8 +104,6 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
   util::DiskCache cache(util::DiskCache::default_dir());
   engine::BuildSettings build_settings;
   build_settings.cache = &cache;
-  std::string tmpl = (fs::temp_directory_path() / "fibkit-bench-XXXXXX").string();
-  const fs::path tmp = ::mkdtemp(tmpl.data());
 
   core::BenchReport report;
   report.fibkit_version = FIBKIT_VERSION;
@@ -137,15 +135,6 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
       throw UsageError(fmt::format("{} is for {}, {} for {}", other->name, other->definition,
                                    s->name, def->name));
     }
-    const std::optional<core::ProjectConfig> ref_project =
-        load_reference(def->name, tmp / def->name);
-    if (!ref_project) {
-      throw Error(fmt::format("no native reference for {}", def->name));
-    }
-    const core::SolutionConfig& reference = ref_project->solutions.front();
-    core::ToleranceFlags flags;
-    flags.preset =
-        opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
     engine::BenchSettings settings = counts_for(opt, *def);
     settings.gpu_name = device.name;
     settings.reference_hash = reference_hash(def->name);
@@ -156,90 +145,33 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
     report.iterations = settings.iterations;
     report.trials = settings.trials;
 
-    struct Builds {
-      engine::SolutionBuild solution, reference, other;
-    };
-    const auto build_all = [&](Builds& b) {
-      b.solution = engine::build_solution(*s, device.arch, build_settings);
-      engine::check_build(*s, *def, b.solution);
-      b.reference = engine::build_solution(reference, device.arch, build_settings);
-      engine::check_build(reference, *def, b.reference);
-      if (other) {
-        b.other = engine::build_solution(*other, device.arch, build_settings);
-        engine::check_build(*other, *def, b.other);
-      }
-      engine::VerifyJob job;
-      job.set = &ds.set;
-      job.definition = def;
-      job.solution = s;
-      job.solution_build = &b.solution;
-      job.reference = &reference;
-      job.reference_build = &b.reference;
-      job.arch = device.arch;
-      job.tolerance = core::resolve_tolerance(*def, flags);
-      job.seed = opt.seed;
-      job.trials = settings.trials;
-      return job;
-    };
-    // The builds and checks in a child first (NVRTC loads the driver: never in this process).
-    const engine::IsolatedResult checked = engine::run_isolated(
-        [&] {
-          Builds b;
-          build_all(b);
-          std::string warnings;
-          for (const std::string& w : b.solution.warnings) {
-            warnings += w + "\n";
-          }
-          return warnings;
-        },
-        timeout);
-    if (checked.outcome != engine::IsolatedResult::Outcome::ok) {
-      throw Error(checked.outcome == engine::IsolatedResult::Outcome::failed
-                      ? checked.payload
-                      : "building " + s->name + ": " + engine::describe(checked) + "\n" +
-                            checked.log);
-    }
-    if (!checked.payload.empty()) {
-      spdlog::warn("{}", checked.payload.substr(0, checked.payload.size() - 1));
-    }
+    SolutionRunner::Options options;
+    options.arch = device.arch;
+    options.tolerance.preset =
+        opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
+    options.seed = opt.seed;
+    options.trials = settings.trials; // correctness on as many input sets, as officially
+    options.other = other;
+    SolutionRunner runner(ds.set, *def, *s, build_settings, options,
+                          [&](WorkerState& state, const core::Workload& w) {
+                            std::optional<engine::OtherSolution> o;
+                            if (other) {
+                              o = engine::OtherSolution{other, &state.other};
+                            }
+                            return engine::bench_workload(state.job, settings, o, w, *state.runtime,
+                                                          state.gpu_timer(settings.use_cupti));
+                          });
+    runner.check(timeout);
 
     const std::vector<core::Trace>& workloads = ds.set.workloads_of(def->name);
-    std::optional<engine::VerifyRuntime> runtime;
-    std::optional<engine::VerifyJob> job;
-    Builds builds;
-    engine::IsolatedWorker worker([&](std::uint64_t wi) {
-      if (!job) {
-        job = build_all(builds);
-        runtime.emplace(device.arch);
-      }
-      std::optional<engine::OtherSolution> o;
-      if (other) {
-        o = engine::OtherSolution{other, &builds.other};
-      }
-      return engine::workload_bench_to_json(
-          engine::bench_workload(*job, settings, o, workloads[wi].workload, *runtime));
-    });
     const std::vector<std::size_t> chosen = select_workloads(workloads, opt.workloads);
     for (std::size_t n = 0; n < chosen.size(); ++n) {
       const std::size_t wi = chosen[n];
       const core::Workload& w = workloads[wi].workload;
-      if (progress) {
-        fmt::print(stderr, "\r\033[K  {} [{}/{}] {} {}", s->name, n + 1, chosen.size(),
-                   w.uuid.substr(0, 8), axes_text(w).substr(0, 40));
-        std::fflush(stderr);
-      }
-      engine::WorkloadBench b;
-      const engine::IsolatedResult r = worker.run(wi, timeout);
-      if (r.outcome == engine::IsolatedResult::Outcome::ok) {
-        b = engine::workload_bench_from_json(r.payload);
-      } else {
-        b.verdict.status = *engine::failure_status(r);
-        b.verdict.log = engine::describe(r) + (r.log.empty() ? "" : "\n" + r.log);
-      }
-      if (progress) {
-        fmt::print(stderr, "\r\033[K");
-        std::fflush(stderr);
-      }
+      progress_line(progress, fmt::format("  {} [{}/{}] {} {}", s->name, n + 1, chosen.size(),
+                                          w.uuid.substr(0, 8), axes_text(w).substr(0, 40)));
+      const engine::WorkloadBench b = runner.run(wi, timeout);
+      progress_line(progress, "");
       if (b.verdict.synthesized && !warned_synth) {
         report.notes.push_back("some safetensors blobs are missing: structured stand-ins were "
                                "used (`fibkit synth --dataset DIR` writes them once)");
@@ -303,8 +235,6 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
       traces[trace_file(*s, *def)].push_back(core::trace_to_json_line(trace));
     }
   }
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
   if (report.timer.empty()) {
     report.timer = opt.timer == "cupti" ? "cupti" : "cuda-events";
   }

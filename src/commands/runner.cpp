@@ -10,7 +10,11 @@
 
 #include <fmt/format.h>
 
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
 #include <sstream>
+#include <stdlib.h>
 
 namespace fs = std::filesystem;
 
@@ -115,6 +119,126 @@ std::string axes_text(const core::Workload& w) {
     out += fmt::format("{}{}={}", out.empty() ? "" : " ", name, value);
   }
   return out;
+}
+
+engine::GpuTimer& WorkerState::gpu_timer(bool use_cupti) {
+  if (!timer) {
+    timer.emplace(runtime->context, job.arch, use_cupti);
+  }
+  return *timer;
+}
+
+SolutionRunner::SolutionRunner(const core::TraceSet& set, const core::Definition& definition,
+                               const core::SolutionConfig& solution,
+                               const engine::BuildSettings& build, Options options, WorkloadFn work)
+    : m_set(set), m_definition(definition), m_solution(solution), m_build(build),
+      m_options(std::move(options)), m_work(std::move(work)),
+      m_worker([this](std::uint64_t index) { return serve(index); }) {
+  std::string pattern = (fs::temp_directory_path() / "fibkit-reference-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw Error(fmt::format("cannot create a scratch directory {}", pattern));
+  }
+  m_scratch = pattern;
+  std::optional<core::ProjectConfig> reference = load_reference(definition.name, m_scratch);
+  if (!reference) {
+    std::error_code ec;
+    fs::remove_all(m_scratch, ec);
+    throw Error(fmt::format("no native reference for {} (fibkit has them for the five contest "
+                            "definitions)",
+                            definition.name));
+  }
+  m_reference_project = std::move(*reference);
+  m_tolerance = core::resolve_tolerance(definition, m_options.tolerance);
+}
+
+SolutionRunner::~SolutionRunner() {
+  m_worker.stop();
+  std::error_code ec;
+  fs::remove_all(m_scratch, ec);
+}
+
+void SolutionRunner::prepare(WorkerState& state) const {
+  const std::string& arch = m_options.arch;
+  state.solution = engine::build_solution(m_solution, arch, m_build);
+  engine::check_build(m_solution, m_definition, state.solution);
+  state.reference = engine::build_solution(reference(), arch, m_build);
+  engine::check_build(reference(), m_definition, state.reference);
+  if (m_options.other) {
+    state.other = engine::build_solution(*m_options.other, arch, m_build);
+    engine::check_build(*m_options.other, m_definition, state.other);
+  }
+  engine::VerifyJob& job = state.job;
+  job.set = &m_set;
+  job.definition = &m_definition;
+  job.solution = &m_solution;
+  job.solution_build = &state.solution;
+  job.reference = &reference();
+  job.reference_build = &state.reference;
+  job.arch = arch;
+  job.tolerance = m_tolerance;
+  job.seed = m_options.seed;
+  job.trials = m_options.trials;
+  job.dump_root = m_options.dump_root;
+}
+
+void SolutionRunner::check(std::chrono::milliseconds timeout) {
+  const engine::IsolatedResult checked = engine::run_isolated(
+      [&] {
+        WorkerState state;
+        prepare(state);
+        std::string warnings;
+        for (const std::string& w : state.solution.warnings) {
+          warnings += w + "\n";
+        }
+        return warnings;
+      },
+      timeout);
+  if (checked.outcome != engine::IsolatedResult::Outcome::ok) {
+    throw Error(checked.outcome == engine::IsolatedResult::Outcome::failed
+                    ? checked.payload
+                    : "building " + m_solution.name + ": " + engine::describe(checked) + "\n" +
+                          checked.log);
+  }
+  if (!checked.payload.empty()) {
+    spdlog::warn("{}", checked.payload.substr(0, checked.payload.size() - 1));
+  }
+}
+
+std::string SolutionRunner::serve(std::uint64_t index) {
+  if (!m_state) {
+    m_state = std::make_unique<WorkerState>();
+    prepare(*m_state);
+    m_state->runtime.emplace(m_options.arch);
+  }
+  const core::Workload& w = m_set.workloads_of(m_definition.name).at(index).workload;
+  return engine::workload_bench_to_json(m_work(*m_state, w));
+}
+
+engine::WorkloadBench SolutionRunner::run(std::size_t index, std::chrono::milliseconds timeout) {
+  engine::WorkloadBench result;
+  if (m_options.no_isolation) {
+    try {
+      result = engine::workload_bench_from_json(serve(index));
+    } catch (const Error& e) {
+      result.verdict.status = core::EvaluationStatus::runtime_error;
+      result.verdict.log = e.what();
+    }
+    return result;
+  }
+  const engine::IsolatedResult r = m_worker.run(index, timeout);
+  if (r.outcome == engine::IsolatedResult::Outcome::ok) {
+    return engine::workload_bench_from_json(r.payload);
+  }
+  result.verdict.status = *engine::failure_status(r);
+  result.verdict.log = engine::describe(r) + (r.log.empty() ? "" : "\n" + r.log);
+  return result;
+}
+
+void progress_line(bool enabled, const std::string& text) {
+  if (enabled) {
+    fmt::print(stderr, "\r\033[K{}", text);
+    std::fflush(stderr);
+  }
 }
 
 std::string reference_hash(const std::string& definition) {

@@ -66,13 +66,10 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
   const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
   const std::filesystem::path sanitizer =
       opt.sanitize.empty() ? std::filesystem::path() : engine::find_compute_sanitizer();
-  std::optional<util::DiskCache> cache;
-  cache.emplace(util::DiskCache::default_dir());
-  engine::BuildSettings settings;
-  settings.cache = &*cache;
+  util::DiskCache cache(util::DiskCache::default_dir());
+  engine::BuildSettings build;
+  build.cache = &cache;
 
-  std::string tmpl = (fs::temp_directory_path() / "fibkit-verify-XXXXXX").string();
-  const fs::path tmp = ::mkdtemp(tmpl.data());
   util::JsonWriter json(2);
   if (opt.json) {
     json.begin_object().key("schema_version").value(1).key("arch").value(arch);
@@ -81,67 +78,39 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
   std::size_t passed = 0;
   std::size_t failed = 0;
   bool warned_synth = false;
+  // With --save-traces, a PASSED workload's trace needs its performance block: the solution
+  // is then timed once in contest mode (one input set, official counts, no reference), as
+  // `fibkit bench --trials 1 --no-reference` would.
+  engine::BenchSettings trace_timing;
+  trace_timing.trials = 1;
+  trace_timing.time_reference = false;
+  const WorkloadFn work = [&](WorkerState& state, const core::Workload& w) {
+    if (!opt.save_traces.empty()) {
+      return engine::bench_workload(state.job, trace_timing, std::nullopt, w, *state.runtime,
+                                    state.gpu_timer(trace_timing.use_cupti));
+    }
+    engine::WorkloadBench b;
+    b.verdict = engine::verify_workload(state.job, w, *state.runtime);
+    return b;
+  };
   for (const core::SolutionConfig* s : selected) {
     const core::Definition* def = ds.set.find_definition(s->definition);
     if (!def) {
       throw Error(fmt::format("{}: definition \"{}\" is not in the dataset ({})", s->where,
                               s->definition, ds.label));
     }
-    const std::optional<core::ProjectConfig> ref_project =
-        load_reference(def->name, tmp / def->name);
-    if (!ref_project) {
-      throw Error(fmt::format("no native reference for {} (fibkit has them for the five contest "
-                              "definitions; the Python reference bridge comes later)",
-                              def->name));
-    }
-    core::ToleranceFlags flags = opt.tolerance;
-    flags.preset =
+    SolutionRunner::Options options;
+    options.arch = arch;
+    options.tolerance = opt.tolerance;
+    options.tolerance.preset =
         opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
-    const core::SolutionConfig& reference = ref_project->solutions.front();
-    // NVRTC loads the CUDA driver into the process that calls it, and CUDA state does not survive
-    // fork(): this process never compiles. A first child builds and checks both solutions (and
-    // fills the compile cache); every workload's child then builds from the cache itself.
-    const auto build_job = [&](engine::SolutionBuild& sol_build, engine::SolutionBuild& ref_build) {
-      sol_build = engine::build_solution(*s, arch, settings);
-      engine::check_build(*s, *def, sol_build);
-      ref_build = engine::build_solution(reference, arch, settings);
-      engine::check_build(reference, *def, ref_build);
-      engine::VerifyJob job;
-      job.set = &ds.set;
-      job.definition = def;
-      job.solution = s;
-      job.solution_build = &sol_build;
-      job.reference = &reference;
-      job.reference_build = &ref_build;
-      job.arch = arch;
-      job.tolerance = core::resolve_tolerance(*def, flags);
-      job.seed = opt.seed;
-      job.trials = opt.trials;
-      job.dump_root = opt.dump;
-      return job;
-    };
-    const engine::IsolatedResult checked = engine::run_isolated(
-        [&] {
-          engine::SolutionBuild sb;
-          engine::SolutionBuild rb;
-          build_job(sb, rb);
-          std::string warnings;
-          for (const std::string& w : sb.warnings) {
-            warnings += w + "\n";
-          }
-          return warnings;
-        },
-        timeout);
-    if (checked.outcome != engine::IsolatedResult::Outcome::ok) {
-      throw Error(checked.outcome == engine::IsolatedResult::Outcome::failed
-                      ? checked.payload
-                      : "building " + s->name + ": " + engine::describe(checked) + "\n" +
-                            checked.log);
-    }
-    if (!checked.payload.empty()) {
-      spdlog::warn("{}", checked.payload.substr(0, checked.payload.size() - 1));
-    }
-    const core::Tolerance tolerance = core::resolve_tolerance(*def, flags);
+    options.seed = opt.seed;
+    options.trials = opt.trials;
+    options.dump_root = opt.dump;
+    options.no_isolation = opt.no_isolation;
+    SolutionRunner runner(ds.set, *def, *s, build, options, work);
+    runner.check(timeout);
+    const core::Tolerance& tolerance = runner.tolerance();
 
     const std::vector<core::Trace>& workloads = ds.set.workloads_of(def->name);
     if (!opt.json) {
@@ -151,60 +120,15 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
       fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>7}\n", "#", "uuid", "axes",
                  "status", "max abs", "max rel", "time");
     }
-    // One worker process serves the workloads of this solution: it builds from the cache and
-    // creates the context once. After a crash, an error or a timeout it is replaced.
-    std::optional<engine::VerifyRuntime> runtime;
-    std::optional<engine::VerifyJob> job;
-    engine::SolutionBuild sol_build;
-    engine::SolutionBuild ref_build;
-    // With --save-traces, a PASSED workload's trace needs its performance block: the solution
-    // is then timed once in contest mode (one input set, official counts, no reference), as
-    // `fibkit bench --trials 1 --no-reference` would.
-    engine::BenchSettings trace_timing;
-    trace_timing.trials = 1;
-    trace_timing.time_reference = false;
-    const auto serve = [&](std::uint64_t wi) {
-      if (!job) {
-        job = build_job(sol_build, ref_build);
-        runtime.emplace(arch);
-      }
-      if (!opt.save_traces.empty()) {
-        return engine::workload_bench_to_json(engine::bench_workload(
-            *job, trace_timing, std::nullopt, workloads[wi].workload, *runtime));
-      }
-      engine::WorkloadBench b;
-      b.verdict = engine::verify_workload(*job, workloads[wi].workload, *runtime);
-      return engine::workload_bench_to_json(b);
-    };
-    engine::IsolatedWorker worker(serve);
     const std::vector<std::size_t> chosen = select_workloads(workloads, opt.workloads);
     for (std::size_t n = 0; n < chosen.size(); ++n) {
       const std::size_t wi = chosen[n];
       const core::Workload& w = workloads[wi].workload;
       const auto start = std::chrono::steady_clock::now();
-      if (progress) {
-        fmt::print(stderr, "\r\033[K  [{}/{}] {} {}", n + 1, chosen.size(), w.uuid.substr(0, 8),
-                   axes_text(w).substr(0, 40));
-        std::fflush(stderr);
-      }
-      engine::WorkloadBench result;
+      progress_line(progress, fmt::format("  [{}/{}] {} {}", n + 1, chosen.size(),
+                                          w.uuid.substr(0, 8), axes_text(w).substr(0, 40)));
+      engine::WorkloadBench result = runner.run(wi, timeout);
       engine::WorkloadVerdict& verdict = result.verdict;
-      if (opt.no_isolation) {
-        try {
-          result = engine::workload_bench_from_json(serve(wi));
-        } catch (const Error& e) {
-          verdict.status = core::EvaluationStatus::runtime_error;
-          verdict.log = e.what();
-        }
-      } else {
-        const engine::IsolatedResult r = worker.run(wi, timeout);
-        if (r.outcome == engine::IsolatedResult::Outcome::ok) {
-          result = engine::workload_bench_from_json(r.payload);
-        } else {
-          verdict.status = *engine::failure_status(r);
-          verdict.log = engine::describe(r) + (r.log.empty() ? "" : "\n" + r.log);
-        }
-      }
       // --sanitize: the workload again, alone, under compute-sanitizer (only when it ran: a
       // crash or a timeout needs no sanitizer to fail).
       std::optional<engine::SanitizerResult> sanitized;
@@ -240,10 +164,7 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
       }
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (progress) {
-        fmt::print(stderr, "\r\033[K");
-        std::fflush(stderr);
-      }
+      progress_line(progress, "");
       if (verdict.synthesized && !warned_synth) {
         spdlog::warn("some safetensors blobs of {} are missing: using structured stand-ins "
                      "(`fibkit synth --dataset DIR` writes them once)",
@@ -288,8 +209,6 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
       }
     }
   }
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
   if (opt.json) {
     json.end_array().key("passed").value(static_cast<std::uint64_t>(passed));
     json.key("failed").value(static_cast<std::uint64_t>(failed)).end_object();

@@ -103,7 +103,7 @@ SolutionTiming read_timing(const util::JsonValue& v) {
 
 WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings,
                              const std::optional<OtherSolution>& other, const core::Workload& w,
-                             VerifyRuntime& runtime) {
+                             VerifyRuntime& runtime, GpuTimer& timer) {
   WorkloadBench out;
   // Correctness on every trial first, as the official evaluator does.
   out.verdict = verify_workload(job, w, runtime);
@@ -113,7 +113,6 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
   const core::Definition& def = *job.definition;
   const cuda::Context& ctx = runtime.context;
   std::map<std::string, std::int64_t> axes(w.axes.begin(), w.axes.end());
-  GpuTimer timer(ctx, job.arch, settings.use_cupti);
   out.timer = timer.timer_name();
   out.fallback = timer.fallback_reason();
 

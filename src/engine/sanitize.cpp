@@ -80,7 +80,6 @@ SanitizerResult run_sanitizer(const std::filesystem::path& sanitizer, const std:
   SanitizerResult result;
   const std::string lines = sanitizer_lines(r.log);
   if (r.outcome == IsolatedResult::Outcome::exited && r.signal_or_code == kErrorExitCode) {
-    result.errors = true;
     result.outcome = "errors";
     result.report = lines;
   } else if (r.outcome == IsolatedResult::Outcome::exited &&

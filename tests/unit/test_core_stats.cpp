@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 using namespace fibkit;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using fibkit::testing::EnvGuard;
 using fibkit::testing::error_of;
 using fibkit::testing::TempDir;
 
@@ -52,32 +53,6 @@ std::vector<double> noisy(std::mt19937_64& rng, int n, double center, double noi
   }
   return v;
 }
-
-/// Sets or unsets environment variables for one scope, restoring the old values after.
-class EnvGuard {
-public:
-  explicit EnvGuard(std::vector<std::string> names) : m_names(std::move(names)) {
-    for (const std::string& name : m_names) {
-      const char* value = std::getenv(name.c_str());
-      m_saved.push_back(value != nullptr ? std::optional<std::string>(value) : std::nullopt);
-    }
-  }
-  ~EnvGuard() {
-    for (std::size_t i = 0; i < m_names.size(); ++i) {
-      if (m_saved[i]) {
-        ::setenv(m_names[i].c_str(), m_saved[i]->c_str(), 1);
-      } else {
-        ::unsetenv(m_names[i].c_str());
-      }
-    }
-  }
-  EnvGuard(const EnvGuard&) = delete;
-  EnvGuard& operator=(const EnvGuard&) = delete;
-
-private:
-  std::vector<std::string> m_names;
-  std::vector<std::optional<std::string>> m_saved;
-};
 
 core::LatencyKey sample_key() {
   return {"gemm_n128_k2048",
@@ -529,10 +504,9 @@ TEST_CASE("LatencyCache: a mismatched key or a corrupt file is a miss", "[stats]
 }
 
 TEST_CASE("LatencyCache::default_dir lies below the compile cache's root", "[stats]") {
-  EnvGuard guard({"FIB_CACHE_PATH", "XDG_CACHE_HOME", "HOME"});
-  ::setenv("FIB_CACHE_PATH", "/tmp/fib-cache", 1);
-  ::setenv("XDG_CACHE_HOME", "/tmp/xdg", 1);
-  ::setenv("HOME", "/tmp/home", 1);
+  const EnvGuard fib("FIB_CACHE_PATH", "/tmp/fib-cache");
+  const EnvGuard xdg("XDG_CACHE_HOME", "/tmp/xdg");
+  const EnvGuard home("HOME", "/tmp/home");
   CHECK(core::LatencyCache::default_dir() == fs::path("/tmp/fib-cache/latency"));
   ::unsetenv("FIB_CACHE_PATH");
   CHECK(core::LatencyCache::default_dir() == fs::path("/tmp/xdg/fibkit/latency"));

@@ -30,35 +30,11 @@ using fibkit::cuda::CuptiErrorKind;
 using fibkit::cuda::GpuRecord;
 using fibkit::cuda::iteration_spans_ns;
 using fibkit::cuda::IterationActivity;
+using fibkit::testing::EnvGuard;
 using fibkit::testing::error_of;
 using fibkit::testing::TempDir;
 
 namespace {
-
-/// Sets an environment variable (or unsets it for nullopt) until the end of the scope.
-class EnvGuard {
-public:
-  EnvGuard(const char* name, const std::optional<std::string>& value) : m_name(name) {
-    if (const char* old = ::getenv(name)) {
-      m_old = old;
-    }
-    set(value);
-  }
-  ~EnvGuard() { set(m_old); }
-  EnvGuard(const EnvGuard&) = delete;
-  EnvGuard& operator=(const EnvGuard&) = delete;
-
-private:
-  void set(const std::optional<std::string>& value) {
-    if (value) {
-      ::setenv(m_name, value->c_str(), 1);
-    } else {
-      ::unsetenv(m_name);
-    }
-  }
-  const char* m_name;
-  std::optional<std::string> m_old;
-};
 
 // Timestamps like CUPTI's: nanoseconds since the epoch, beyond a double's exact integers.
 constexpr uint64_t T0 = 1'795'561'463'379'938'977ull;

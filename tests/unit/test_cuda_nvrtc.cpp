@@ -31,36 +31,12 @@ using fibkit::cuda::CompileOutput;
 using fibkit::cuda::find_lowered;
 using fibkit::cuda::kernel_signature;
 using fibkit::cuda::ParamType;
+using fibkit::testing::EnvGuard;
 using fibkit::testing::sizes;
 using fibkit::testing::TempDir;
 using fibkit::testing::texts;
 
 namespace {
-
-/// Sets an environment variable (or unsets it for nullopt) until the end of the scope.
-class EnvGuard {
-public:
-  EnvGuard(const char* name, const std::optional<std::string>& value) : m_name(name) {
-    if (const char* old = ::getenv(name)) {
-      m_old = old;
-    }
-    set(value);
-  }
-  ~EnvGuard() { set(m_old); }
-  EnvGuard(const EnvGuard&) = delete;
-  EnvGuard& operator=(const EnvGuard&) = delete;
-
-private:
-  void set(const std::optional<std::string>& value) {
-    if (value) {
-      ::setenv(m_name, value->c_str(), 1);
-    } else {
-      ::unsetenv(m_name);
-    }
-  }
-  const char* m_name;
-  std::optional<std::string> m_old;
-};
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

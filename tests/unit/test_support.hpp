@@ -1,4 +1,5 @@
-// Fixtures shared by the unit tests: a temporary directory and the message of a fibkit::Error.
+// Fixtures shared by the unit tests: an environment variable set for one scope, a temporary
+// directory and the message of a fibkit::Error.
 #pragma once
 
 #include "fibkit/util/error.hpp"
@@ -9,12 +10,38 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
 namespace fibkit::testing {
+
+/// Sets an environment variable (or unsets it for nullopt) until the end of the scope.
+class EnvGuard {
+public:
+  EnvGuard(const char* name, const std::optional<std::string>& value) : m_name(name) {
+    if (const char* old = ::getenv(name)) {
+      m_old = old;
+    }
+    set(value);
+  }
+  ~EnvGuard() { set(m_old); }
+  EnvGuard(const EnvGuard&) = delete;
+  EnvGuard& operator=(const EnvGuard&) = delete;
+
+private:
+  void set(const std::optional<std::string>& value) {
+    if (value) {
+      ::setenv(m_name, value->c_str(), 1);
+    } else {
+      ::unsetenv(m_name);
+    }
+  }
+  const char* m_name;
+  std::optional<std::string> m_old;
+};
 
 /// A fresh temporary directory, removed with everything in it when the object goes away.
 class TempDir {

@@ -24,35 +24,10 @@ namespace fs = std::filesystem;
 using namespace fibkit::util;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using fibkit::testing::EnvGuard;
 using fibkit::testing::TempDir;
 
 namespace {
-
-/// Sets or unsets environment variables for one scope, restoring the old values after.
-class EnvGuard {
-public:
-  explicit EnvGuard(std::vector<std::string> names) : m_names(std::move(names)) {
-    for (const std::string& name : m_names) {
-      const char* value = std::getenv(name.c_str());
-      m_saved.push_back(value != nullptr ? std::optional<std::string>(value) : std::nullopt);
-    }
-  }
-  ~EnvGuard() {
-    for (std::size_t i = 0; i < m_names.size(); ++i) {
-      if (m_saved[i]) {
-        ::setenv(m_names[i].c_str(), m_saved[i]->c_str(), 1);
-      } else {
-        ::unsetenv(m_names[i].c_str());
-      }
-    }
-  }
-  EnvGuard(const EnvGuard&) = delete;
-  EnvGuard& operator=(const EnvGuard&) = delete;
-
-private:
-  std::vector<std::string> m_names;
-  std::vector<std::optional<std::string>> m_saved;
-};
 
 /// The cache key of one string.
 std::string key_of(const std::string& text) {
@@ -130,10 +105,9 @@ TEST_CASE("Hasher: each piece is prefixed by its length", "[util][cache]") {
 
 TEST_CASE("DiskCache::default_dir: FIB_CACHE_PATH, then XDG_CACHE_HOME, then HOME",
           "[util][cache]") {
-  const EnvGuard guard({"FIB_CACHE_PATH", "XDG_CACHE_HOME", "HOME"});
-  ::setenv("FIB_CACHE_PATH", "/tmp/fib-cache", 1);
-  ::setenv("XDG_CACHE_HOME", "/tmp/xdg", 1);
-  ::setenv("HOME", "/tmp/home", 1);
+  const EnvGuard fib("FIB_CACHE_PATH", "/tmp/fib-cache");
+  const EnvGuard xdg("XDG_CACHE_HOME", "/tmp/xdg");
+  const EnvGuard home("HOME", "/tmp/home");
   CHECK(DiskCache::default_dir() == fs::path("/tmp/fib-cache"));
 
   ::setenv("FIB_CACHE_PATH", "", 1); // empty counts as unset

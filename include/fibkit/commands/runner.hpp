@@ -8,7 +8,12 @@
 #include "fibkit/core/trace_set.hpp"
 #include "fibkit/engine/bench.hpp"
 
+#include "fibkit/engine/isolation.hpp"
+
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +41,76 @@ std::vector<std::size_t> select_workloads(const std::vector<core::Trace>& all,
 /// The embedded native reference of `definition`, written to `dir`; nullopt when there is none.
 std::optional<core::ProjectConfig> load_reference(const std::string& definition,
                                                   const std::filesystem::path& dir);
+
+/// What a worker child keeps from one workload to the next: the builds (the job points into
+/// them), the context and input generator, and the timer once one is asked for.
+struct WorkerState {
+  engine::SolutionBuild solution;
+  engine::SolutionBuild reference;
+  engine::SolutionBuild other;
+  engine::VerifyJob job;
+  std::optional<engine::VerifyRuntime> runtime;
+  std::optional<engine::GpuTimer> timer;
+
+  /// The timer, created on first use (its flush buffer and CUPTI probe are paid once).
+  engine::GpuTimer& gpu_timer(bool use_cupti);
+};
+
+/// What a worker does for one workload.
+using WorkloadFn = std::function<engine::WorkloadBench(WorkerState&, const core::Workload&)>;
+
+/// One solution over its definition's workloads, as verify and bench run it: the embedded
+/// native reference (written to a scratch directory), a child that builds and checks the
+/// solution, the reference and an optional other solution before anything runs (NVRTC loads
+/// the CUDA driver into its caller, so this process never compiles), then one persistent worker
+/// child that serves the workloads, replaced after a crash, an error or a timeout.
+class SolutionRunner {
+public:
+  struct Options {
+    std::string arch;
+    core::ToleranceFlags tolerance;
+    std::uint64_t seed = 0;
+    int trials = 2;                              ///< correctness trials
+    std::filesystem::path dump_root;             ///< verify --dump
+    const core::SolutionConfig* other = nullptr; ///< bench --baseline / --compare
+    bool no_isolation = false;                   ///< run in this process (verify --no-isolation)
+  };
+
+  /// Throws fibkit::Error when there is no native reference for `definition`.
+  SolutionRunner(const core::TraceSet& set, const core::Definition& definition,
+                 const core::SolutionConfig& solution, const engine::BuildSettings& build,
+                 Options options, WorkloadFn work);
+  ~SolutionRunner();
+
+  /// Builds and checks in a child; throws with the child's error or log, logs the solution's
+  /// build warnings.
+  void check(std::chrono::milliseconds timeout);
+  /// Workload `index` of the definition through `work` in the worker. A worker that crashed,
+  /// threw or timed out gives RUNTIME_ERROR or TIMEOUT with its log.
+  engine::WorkloadBench run(std::size_t index, std::chrono::milliseconds timeout);
+
+  const core::SolutionConfig& reference() const { return m_reference_project.solutions.front(); }
+  const core::Tolerance& tolerance() const { return m_tolerance; }
+
+private:
+  void prepare(WorkerState& state) const;
+  std::string serve(std::uint64_t index);
+
+  const core::TraceSet& m_set;
+  const core::Definition& m_definition;
+  const core::SolutionConfig& m_solution;
+  const engine::BuildSettings& m_build;
+  Options m_options;
+  WorkloadFn m_work;
+  std::filesystem::path m_scratch;
+  core::ProjectConfig m_reference_project;
+  core::Tolerance m_tolerance;
+  std::unique_ptr<WorkerState> m_state; ///< in the worker child (or in-process)
+  engine::IsolatedWorker m_worker;
+};
+
+/// Shows `text` on a progress line of stderr when `enabled` (an empty text clears it).
+void progress_line(bool enabled, const std::string& text);
 
 /// A hash of the embedded reference's files (keys the reference latency cache).
 std::string reference_hash(const std::string& definition);

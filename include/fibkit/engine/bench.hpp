@@ -23,7 +23,7 @@ struct BenchSettings {
   int trials = 3;
   core::NoiseSettings noise; ///< kernel mode
   bool time_reference = true;
-  bool use_cupti = true;
+  bool use_cupti = true; ///< for whoever makes the GpuTimer
   /// Where reference latencies are cached ("" = no cache) and the key parts of this run.
   std::string latency_cache_dir;
   std::string gpu_name;
@@ -59,10 +59,12 @@ struct WorkloadBench {
 };
 
 /// Verifies `workload` (job.trials trials), then, when it passed, times the solution, the
-/// reference (unless cached) and `other` on settings.trials fresh input sets.
+/// reference (unless cached) and `other` on settings.trials fresh input sets with `timer` (made
+/// on runtime.context; settings.mode picks contest or kernel mode).
 WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings,
                              const std::optional<OtherSolution>& other,
-                             const core::Workload& workload, VerifyRuntime& runtime);
+                             const core::Workload& workload, VerifyRuntime& runtime,
+                             GpuTimer& timer);
 
 /// The child-to-parent payload.
 std::string workload_bench_to_json(const WorkloadBench& bench);

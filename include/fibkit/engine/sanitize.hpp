@@ -18,7 +18,6 @@ std::filesystem::path find_compute_sanitizer();
 /// What a sanitizer run found.
 struct SanitizerResult {
   bool clean = false;  ///< the tool reported no error and the run ended normally
-  bool errors = false; ///< the tool reported errors (its error exit code)
   std::string report;  ///< the tool's lines ("========= ..."), or the run's log when it failed
   std::string outcome; ///< "clean", "errors", or how the run ended otherwise
 };
