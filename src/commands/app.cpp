@@ -5,21 +5,18 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "fibkit/util/file.hpp"
+
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace fibkit::commands {
 
 namespace {
-
-constexpr const char* k_footer =
-    R"(Exit codes: 0 ok, 1 checks failed or invalid input, 2 usage error, 3 internal error,
-4 no GPU or CUDA driver.
-Environment: FIB_DATASET_PATH (default dataset), FIB_CACHE_PATH (cache directory),
-NO_COLOR / CLICOLOR_FORCE (colour), FIBKIT_LOG (trace|debug|info|warn|error).
-Needs a GPU: verify, and build --arch auto (pass --arch sm_90a or sm_100a without one);
-bench comes in a later release.)";
 
 // Levenshtein distance with adjacent transpositions counted as one edit.
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -68,15 +65,120 @@ void setup_logging(int verbosity, bool quiet, bool color) {
   spdlog::set_default_logger(logger);
 }
 
+// The global options as they may appear before the subcommand: long names, and short flags
+// that can be bundled (-vv, -qv).
+const std::vector<std::string> k_global_long{"--help", "--version", "--verbose", "--quiet",
+                                             "--color"};
+constexpr std::string_view k_global_short = "hvq";
+
+bool is_global_option(const std::string& arg) {
+  const std::string name = arg.substr(0, arg.find('='));
+  if (std::find(k_global_long.begin(), k_global_long.end(), name) != k_global_long.end()) {
+    return name == "--color" || name == arg;
+  }
+  return arg.size() >= 2 && arg[0] == '-' && arg[1] != '-' &&
+         arg.find_first_not_of(k_global_short, 1) == std::string::npos;
+}
+
+// The closest of `names` to `arg` within two edits, or "".
+std::string closest_name(const std::string& arg, const std::vector<std::string>& names) {
+  std::string closest;
+  std::size_t best = 3;
+  for (const std::string& name : names) {
+    if (const std::size_t d = edit_distance(arg, name); d < best) {
+      best = d;
+      closest = name;
+    }
+  }
+  return closest;
+}
+
+// Checks the arguments before the subcommand: global options only, then a known subcommand.
+// Returns the usage error to print, or "" when CLI11 may parse them. CLI11 alone would report
+// an unknown subcommand as "A subcommand is required" and take the value of an unknown option
+// ("--colour never") for the subcommand.
+std::string check_leading_args(int argc, char** argv, const std::vector<Command>& commands) {
+  std::vector<std::string> names;
+  for (const Command& c : commands) {
+    names.push_back(c.app->get_name());
+  }
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--color") {
+      ++i;
+      continue;
+    }
+    if (arg == "--") {
+      return "";
+    }
+    if (!arg.empty() && arg[0] == '-') {
+      if (is_global_option(arg)) {
+        continue;
+      }
+      const std::string name = arg.substr(0, arg.find('='));
+      const std::string closest = closest_name(name, k_global_long);
+      return fmt::format("unknown option \"{}\"{} (options before the subcommand: -v, -q, "
+                         "--color, --help, --version; the subcommand's own come after it)",
+                         name,
+                         closest.empty() ? "" : fmt::format(", did you mean \"{}\"?", closest));
+    }
+    if (std::find(names.begin(), names.end(), arg) != names.end()) {
+      return "";
+    }
+    std::string list;
+    for (const std::string& n : names) {
+      list += list.empty() ? n : ", " + n;
+    }
+    const std::string closest = closest_name(arg, names);
+    return fmt::format("unknown subcommand \"{}\"{} (subcommands: {})", arg,
+                       closest.empty() ? "" : fmt::format(", did you mean \"{}\"?", closest), list);
+  }
+  return "";
+}
+
 } // namespace
+
+std::string help_footer(const std::vector<Command>& commands) {
+  std::vector<std::string> always;
+  std::vector<std::string> sometimes;
+  for (const Command& c : commands) {
+    if (c.gpu == NeedsGpu::yes) {
+      always.push_back(c.app->get_name());
+    } else if (c.gpu == NeedsGpu::sometimes) {
+      sometimes.push_back(fmt::format("{} {}", c.app->get_name(), c.gpu_note));
+    }
+  }
+  std::sort(always.begin(), always.end());
+  std::string gpu;
+  for (const std::string& n : always) {
+    gpu += gpu.empty() ? n : ", " + n;
+  }
+  for (const std::string& n : sometimes) {
+    gpu += gpu.empty() ? n : "; " + n;
+  }
+  return fmt::format(
+      "Exit codes: 0 ok, 1 checks failed or invalid input, 2 usage error, 3 internal error,\n"
+      "4 no GPU or CUDA driver.\n"
+      "Global options (-q, -v, --color) go before or after the subcommand.\n"
+      "Environment: FIB_DATASET_PATH (default dataset), FIB_CACHE_PATH (cache directory),\n"
+      "NO_COLOR / CLICOLOR_FORCE (colour), FIBKIT_LOG (trace|debug|info|warn|error).\n"
+      "Needs a GPU: {}.",
+      gpu.empty() ? "nothing" : gpu);
+}
 
 int run_app(int argc, char** argv) {
   CLI::App app{"fibkit: compile, verify, benchmark and pack GPU kernels for FlashInfer-Trace "
                "definitions (the FlashInfer-Bench kernel contest, MLSys 2026)",
                "fibkit"};
-  app.footer(k_footer);
-  app.set_version_flag("--version", std::string("fibkit ") + FIBKIT_VERSION);
+#ifndef FIBKIT_COMMIT
+#define FIBKIT_COMMIT "unknown"
+#endif
+  app.set_version_flag("--version",
+                       fmt::format("fibkit {} (commit {})", FIBKIT_VERSION, FIBKIT_COMMIT));
   app.require_subcommand(1);
+  // Global options are also accepted after the subcommand (`fibkit build -q`): subcommands
+  // created from here on hand options they do not know to this app.
+  app.fallthrough();
   int verbosity = 0;
   bool quiet = false;
   std::string color = "auto";
@@ -89,35 +191,14 @@ int run_app(int argc, char** argv) {
                                 register_list(app),  register_pack(app),  register_synth(app),
                                 register_verify(app)};
 
-  // CLI11 reports an unknown subcommand only as "A subcommand is required": name it instead.
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--color") {
-      ++i;
-      continue;
-    }
-    if (arg.empty() || arg[0] == '-') {
-      continue;
-    }
-    std::string names;
-    std::string closest;
-    std::size_t best = 3;
-    bool known = false;
-    for (const Command& c : commands) {
-      const std::string& name = c.app->get_name();
-      known = known || name == arg;
-      names += names.empty() ? name : ", " + name;
-      if (const std::size_t d = edit_distance(arg, name); d < best) {
-        best = d;
-        closest = name;
-      }
-    }
-    if (!known) {
-      fmt::print(stderr, "fibkit: error: unknown subcommand \"{}\"{} (subcommands: {})\n", arg,
-                 closest.empty() ? "" : fmt::format(", did you mean \"{}\"?", closest), names);
-      return static_cast<int>(ExitCode::usage);
-    }
-    break;
+  const std::string footer = help_footer(commands);
+  app.footer(footer);
+  for (const Command& c : commands) {
+    c.app->footer(footer);
+  }
+  if (const std::string error = check_leading_args(argc, argv, commands); !error.empty()) {
+    fmt::print(stderr, "fibkit: error: {}\n", error);
+    return static_cast<int>(ExitCode::usage);
   }
 
   try {
@@ -149,7 +230,9 @@ int run_app(int argc, char** argv) {
   try {
     for (const Command& c : commands) {
       if (c.app->parsed()) {
-        return static_cast<int>(c.run(ctx));
+        const ExitCode rc = c.run(ctx);
+        util::close_stdout(); // a result that did not reach stdout is a failure
+        return static_cast<int>(rc);
       }
     }
     return static_cast<int>(ExitCode::usage);
@@ -162,6 +245,14 @@ int run_app(int argc, char** argv) {
   } catch (const Error& e) {
     report(e.what());
     return static_cast<int>(ExitCode::failed);
+  } catch (const std::system_error& e) {
+    // fmt::print throws this when stdout refuses a write (a full disk, a closed pipe).
+    if (std::ferror(stdout)) {
+      report(fmt::format("cannot write the results to stdout: {}", e.code().message()));
+      return static_cast<int>(ExitCode::failed);
+    }
+    report(fmt::format("internal error: {}", e.what()));
+    return static_cast<int>(ExitCode::internal);
   } catch (const std::exception& e) {
     report(fmt::format("internal error: {}", e.what()));
     return static_cast<int>(ExitCode::internal);

@@ -91,7 +91,6 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
   const core::ProjectConfig project = core::load_project_config(opt.config);
   const core::Dataset ds = core::load_dataset(opt.dataset);
   const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
-  const DeviceProbe device = probe_device("bench");
   const std::vector<const core::SolutionConfig*> selected =
       select_solutions(project, opt.solution, opt.definition);
   const std::string other_name = !opt.compare.empty() ? opt.compare : opt.baseline;
@@ -99,6 +98,19 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
       other_name.empty()
           ? nullptr
           : find_solution(project, other_name, opt.compare.empty() ? "--baseline" : "--compare");
+  // Everything that needs no GPU first: a wrong argument is not "no GPU".
+  std::vector<const core::SolutionConfig*> checked = selected;
+  if (other) {
+    checked.push_back(other);
+    for (const core::SolutionConfig* s : selected) {
+      if (other->definition != s->definition) {
+        throw UsageError(fmt::format("{} is for {}, {} for {}", other->name, other->definition,
+                                     s->name, s->definition));
+      }
+    }
+  }
+  check_before_device(ds, checked, opt.workloads);
+  const DeviceProbe device = probe_device("bench");
   const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
 
   util::DiskCache cache(util::DiskCache::default_dir());
@@ -312,7 +324,7 @@ Command register_bench(CLI::App& app) {
   sub->add_option("-o,--out", opt->out,
                   "Directory for bench.json, report.html and traces/ (default fibkit-results)");
   sub->add_flag("--no-report", opt->no_report, "Write no files");
-  return {sub, [opt](const Context& ctx) { return run_bench(*opt, ctx); }};
+  return {sub, [opt](const Context& ctx) { return run_bench(*opt, ctx); }, NeedsGpu::yes, {}};
 }
 
 } // namespace fibkit::commands

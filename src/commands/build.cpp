@@ -4,8 +4,11 @@
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/config.hpp"
 #include "fibkit/core/dataset.hpp"
+#include "fibkit/core/launch_sizes.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
+#include "fibkit/cuda/resources.hpp"
+#include "fibkit/util/file.hpp"
 #include "fibkit/util/json_writer.hpp"
 
 #include <CLI/CLI.hpp>
@@ -30,6 +33,7 @@ struct BuildOptions {
   bool no_cache = false;
   bool clear_cache = false;
   bool json = false;
+  std::int64_t num_sms = 0;
 };
 
 std::string bytes_text(std::size_t n) {
@@ -115,11 +119,45 @@ void write_json(util::JsonWriter& out, const core::SolutionConfig& s,
   out.end_array().end_object();
 }
 
+// Every launch of `s` evaluated for every workload of `def` on `arch`, with the kernels' own
+// limits from the build.
+void check_sizes(const core::SolutionConfig& s, const core::Definition& def,
+                 const engine::SolutionBuild& b, const core::Dataset& ds, std::int64_t num_sms) {
+  core::LaunchLimits limits = core::launch_limits(b.arch, num_sms);
+  try {
+    limits.max_shared_memory = static_cast<std::int64_t>(cuda::max_dynamic_smem(b.arch));
+  } catch (const Error&) {
+    limits.max_shared_memory = 0; // an architecture without a known limit: not checked
+  }
+  for (const core::LaunchConfig& l : s.launches) {
+    std::int64_t threads = 0;
+    std::int64_t static_smem = 0;
+    for (const engine::KernelBuild& k : b.kernels) {
+      if (k.expression == l.kernel && k.has_resources) {
+        threads = k.max_threads;
+        static_smem = static_cast<std::int64_t>(k.resources.static_smem);
+      }
+    }
+    limits.kernel_max_threads.push_back(threads);
+    limits.kernel_static_smem.push_back(static_smem);
+  }
+  core::check_launch_sizes(s, def, ds.set.workloads_of(def.name), limits);
+}
+
 ExitCode run_build(const BuildOptions& opt, const Context& ctx) {
+  for (const std::string& arch : opt.archs) {
+    if (arch != "auto") {
+      if (const std::string problem = cuda::arch_problem(arch); !problem.empty()) {
+        throw UsageError(fmt::format("--arch {}: {}", arch, problem));
+      }
+    }
+  }
   const fs::path cache_dir = util::DiskCache::default_dir();
   if (opt.clear_cache) {
-    util::DiskCache(cache_dir).clear();
-    spdlog::info("cleared the compile cache in {}", cache_dir.string());
+    const util::DiskCache::Stats removed = util::DiskCache(cache_dir).clear();
+    spdlog::info("cleared the compile cache in {}: removed {} entr{} ({:.1f} MB)",
+                 cache_dir.string(), removed.entries, removed.entries == 1 ? "y" : "ies",
+                 static_cast<double>(removed.bytes) / 1e6);
     return ExitCode::ok;
   }
   const core::ProjectConfig project = core::load_project_config(opt.config);
@@ -150,10 +188,13 @@ ExitCode run_build(const BuildOptions& opt, const Context& ctx) {
     for (std::string arch : archs) {
       if (arch == "auto") {
         arch = cuda::detect_arch();
+      } else if (const std::string problem = cuda::arch_problem(arch); !problem.empty()) {
+        throw Error(fmt::format("{}: arch of solution \"{}\": {}", s->where, s->name, problem));
       }
       engine::SolutionBuild b = engine::build_solution(*s, arch, settings);
       if (const core::Definition* def = ds.set.find_definition(s->definition)) {
         engine::check_build(*s, *def, b);
+        check_sizes(*s, *def, b, ds, opt.num_sms);
       } else {
         b.warnings.push_back(
             fmt::format("{}: definition \"{}\" is not in the dataset ({}): launches not checked",
@@ -176,7 +217,7 @@ ExitCode run_build(const BuildOptions& opt, const Context& ctx) {
   }
   if (opt.json) {
     json.end_array().end_object();
-    fmt::print("{}\n", json.str());
+    util::write_stdout(json.str() + "\n");
   }
   spdlog::debug("{} warning(s)", warnings);
   return ExitCode::ok;
@@ -202,7 +243,12 @@ Command register_build(CLI::App& app) {
   sub->add_flag("--clear-cache", opt->clear_cache,
                 "Empty the compile cache ($FIB_CACHE_PATH, else ~/.cache/fibkit) and exit");
   sub->add_flag("--json", opt->json, "Print one JSON document on stdout");
-  return {sub, [opt](const Context& ctx) { return run_build(*opt, ctx); }};
+  sub->add_option("--num-sms", opt->num_sms,
+                  "num_sms for the launch-size check of every workload (default: the largest part "
+                  "of each arch: 132 for sm_90a, 148 for sm_100a)")
+      ->check(CLI::PositiveNumber);
+  return {sub, [opt](const Context& ctx) { return run_build(*opt, ctx); }, NeedsGpu::sometimes,
+          "only with --arch auto (pass --arch sm_90a or sm_100a without one)"};
 }
 
 } // namespace fibkit::commands

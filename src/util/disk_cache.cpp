@@ -218,6 +218,25 @@ bool read_exact(int fd, void* data, std::size_t size, off_t offset, const fs::pa
 
 enum class FileKind { entry, temp, lock, other };
 
+// The name of a file or folder in `root` that a fibkit cache would not hold, or "" when there
+// is none (an empty folder, or one fibkit is creating: shard folders, the eviction lock, the
+// tag's temporary file, the latency folder).
+std::string foreign_file(const fs::path& root) {
+  std::error_code ec;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    const bool shard = name.size() == 2 && is_lower_hex(name[0]) && is_lower_hex(name[1]) &&
+                       it->is_directory(type_ec);
+    // "latency": bench's reference latencies (core::LatencyCache) live beside the entries.
+    if (!shard && name != ".evict.lock" && name != "latency" &&
+        name.rfind("CACHEDIR.TAG", 0) != 0) {
+      return name;
+    }
+  }
+  return "";
+}
+
 FileKind classify(const std::string& name) {
   if (name.size() < kKeySize || !std::all_of(name.begin(), name.begin() + kKeySize, is_lower_hex)) {
     return FileKind::other;
@@ -330,6 +349,15 @@ DiskCache::DiskCache(fs::path root, std::uint64_t max_bytes)
   }
   const fs::path tag = m_root / "CACHEDIR.TAG";
   if (!fs::exists(tag, ec)) {
+    // A folder that already holds other things (FIB_CACHE_PATH=$HOME, say) is not marked as a
+    // cache: backup tools would then skip everything in it.
+    if (const std::string foreign = foreign_file(m_root); !foreign.empty()) {
+      throw Error(fmt::format(
+          "{}: not a fibkit cache: the folder holds other files ({}) and no CACHEDIR.TAG, so "
+          "fibkit will not use it or mark it as a cache; point FIB_CACHE_PATH at an empty or new "
+          "folder, e.g. {}",
+          m_root.string(), foreign, (m_root / "fibkit-cache").string()));
+    }
     write_file_atomic(tag, kCacheDirTag);
   }
 }
@@ -476,20 +504,26 @@ void DiskCache::evict(const fs::path& keep) const {
   }
 }
 
-void DiskCache::clear() const {
+DiskCache::Stats DiskCache::clear() const {
   const FileLock lock = *FileLock::acquire(m_root / ".evict.lock", true, false);
   std::vector<fs::path> shards;
+  Stats removed;
   for (const CacheFile& f : list_files(m_root, &shards)) {
     if (f.kind == FileKind::lock) {
       // Unused (left by a killed writer) unless someone holds it; a held one stays.
       (void)FileLock::acquire(f.path, false, true);
     } else {
       remove_file(f.path);
+      if (f.kind == FileKind::entry) {
+        removed.entries += 1;
+        removed.bytes += static_cast<std::uint64_t>(f.st.st_size);
+      }
     }
   }
   for (const fs::path& shard : shards) {
     ::rmdir(shard.c_str()); // fails harmlessly when a writer's files remain
   }
+  return removed;
 }
 
 } // namespace fibkit::util

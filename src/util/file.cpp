@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -87,6 +88,97 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
     ::unlink(tmp_template.c_str());
     throw Error(fmt::format("{}: cannot rename the temporary file into place: {}", path.string(),
                             std::strerror(err)));
+  }
+}
+
+namespace {
+
+// `path` with every symbolic link of its last component followed (relative targets resolve
+// against the link's directory), so that writing to the result writes through the links.
+fs::path follow_links(fs::path path) {
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+      return path;
+    }
+    std::error_code ec;
+    const fs::path target = fs::read_symlink(path, ec);
+    if (ec) {
+      throw Error(
+          fmt::format("{}: cannot read the symbolic link: {}", path.string(), ec.message()));
+    }
+    path = target.is_absolute() ? target : path.parent_path() / target;
+  }
+  throw Error(fmt::format("{}: too many levels of symbolic links", path.string()));
+}
+
+} // namespace
+
+void write_stdout(std::string_view content) {
+  errno = 0;
+  const std::size_t written = std::fwrite(content.data(), 1, content.size(), stdout);
+  if (written != content.size() || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    const int err = errno;
+    throw Error(fmt::format("cannot write the results to stdout: {}",
+                            err ? std::strerror(err) : "write error"));
+  }
+}
+
+void close_stdout() {
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  int err = errno;
+  const bool earlier_error = std::ferror(stdout) != 0;
+  if (flushed && !earlier_error) {
+    // Closing can report what a flush did not (e.g. on NFS). A stdout closed from the start
+    // (EBADF with nothing written) is not a failure of ours.
+    errno = 0;
+    if (std::fclose(stdout) == 0 || errno == EBADF) {
+      return;
+    }
+    err = errno;
+  }
+  throw Error(fmt::format("cannot write the results to stdout: {}",
+                          err ? std::strerror(err) : "write error"));
+}
+
+void write_output(const std::string& target, std::string_view content) {
+  if (target == "-") {
+    write_stdout(content);
+    return;
+  }
+  if (target.empty()) {
+    throw Error("the output path is empty (use - for stdout)");
+  }
+  const fs::path path = follow_links(target);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      throw Error(fmt::format("{}: {}", target, std::strerror(errno)));
+    }
+    write_file_atomic(path, content); // a new file (or the missing target of a link)
+    return;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    throw Error(fmt::format("{}: is a directory, expected a file", target));
+  }
+  if (S_ISREG(st.st_mode)) {
+    write_file_atomic(path, content);
+    return;
+  }
+  // A device, FIFO or socket: write into it as the shell's `>` would; never replace it.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    throw Error(fmt::format("{}: cannot open for writing: {}", target, std::strerror(errno)));
+  }
+  try {
+    write_all(fd, content, target);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (::close(fd) != 0) {
+    throw Error(fmt::format("{}: write failed: {}", target, std::strerror(errno)));
   }
 }
 

@@ -241,7 +241,220 @@ std::string quote_bare_nonfinite(std::string_view text) {
   return changed ? out : std::string();
 }
 
+// Finds where `text` stops being JSON (RFC 8259, plus the bare NaN/Infinity tokens), for
+// messages: simdjson's DOM parser reports what is wrong but not where.
+class SyntaxScanner {
+public:
+  explicit SyntaxScanner(std::string_view text) : m_text(text) {}
+
+  // The byte offset of the first error; nullopt when the text is valid (or nests too deep).
+  std::optional<std::size_t> first_error() {
+    skip_space();
+    if (!value(0)) {
+      return m_error;
+    }
+    skip_space();
+    if (m_pos != m_text.size()) {
+      return m_pos;
+    }
+    return std::nullopt;
+  }
+
+private:
+  bool fail() {
+    m_error = m_pos;
+    return false;
+  }
+  char peek() const { return m_pos < m_text.size() ? m_text[m_pos] : '\0'; }
+  bool at_end() const { return m_pos >= m_text.size(); }
+  void skip_space() {
+    while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')) {
+      ++m_pos;
+    }
+  }
+  bool literal(std::string_view word) {
+    for (const char c : word) {
+      if (peek() != c) {
+        return fail();
+      }
+      ++m_pos;
+    }
+    return true;
+  }
+  bool value(int depth) {
+    if (depth > 512) {
+      m_error.reset();
+      return false; // too deep to say: no position
+    }
+    switch (peek()) {
+    case '{':
+      return object(depth);
+    case '[':
+      return array(depth);
+    case '"':
+      return string();
+    case 't':
+      return literal("true");
+    case 'f':
+      return literal("false");
+    case 'n':
+      return literal("null");
+    case 'N':
+      return literal("NaN");
+    case 'I':
+      return literal("Infinity");
+    default:
+      return number();
+    }
+  }
+  bool object(int depth) {
+    ++m_pos; // '{'
+    skip_space();
+    if (peek() == '}') {
+      ++m_pos;
+      return true;
+    }
+    for (;;) {
+      skip_space();
+      if (peek() != '"' || !string()) {
+        return m_error ? false : fail();
+      }
+      skip_space();
+      if (peek() != ':') {
+        return fail();
+      }
+      ++m_pos;
+      skip_space();
+      if (!value(depth + 1)) {
+        return false;
+      }
+      skip_space();
+      if (peek() == ',') {
+        ++m_pos;
+      } else if (peek() == '}') {
+        ++m_pos;
+        return true;
+      } else {
+        return fail();
+      }
+    }
+  }
+  bool array(int depth) {
+    ++m_pos; // '['
+    skip_space();
+    if (peek() == ']') {
+      ++m_pos;
+      return true;
+    }
+    for (;;) {
+      skip_space();
+      if (!value(depth + 1)) {
+        return false;
+      }
+      skip_space();
+      if (peek() == ',') {
+        ++m_pos;
+      } else if (peek() == ']') {
+        ++m_pos;
+        return true;
+      } else {
+        return fail();
+      }
+    }
+  }
+  bool string() {
+    ++m_pos; // '"'
+    while (!at_end()) {
+      const auto c = static_cast<unsigned char>(m_text[m_pos]);
+      if (c == '"') {
+        ++m_pos;
+        return true;
+      }
+      if (c < 0x20) {
+        return fail();
+      }
+      if (c == '\\') {
+        ++m_pos;
+        const char e = peek();
+        if (e == 'u') {
+          for (int i = 0; i < 4; ++i) {
+            ++m_pos;
+            if (!std::isxdigit(static_cast<unsigned char>(peek()))) {
+              return fail();
+            }
+          }
+        } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos || at_end()) {
+          return fail();
+        }
+      }
+      ++m_pos;
+    }
+    return fail();
+  }
+  bool number() {
+    if (peek() == '-') {
+      ++m_pos;
+      if (peek() == 'I') {
+        return literal("Infinity");
+      }
+    }
+    if (peek() == '0') {
+      ++m_pos;
+    } else if (std::isdigit(static_cast<unsigned char>(peek()))) {
+      while (std::isdigit(static_cast<unsigned char>(peek()))) {
+        ++m_pos;
+      }
+    } else {
+      return fail();
+    }
+    if (peek() == '.') {
+      ++m_pos;
+      if (!std::isdigit(static_cast<unsigned char>(peek()))) {
+        return fail();
+      }
+      while (std::isdigit(static_cast<unsigned char>(peek()))) {
+        ++m_pos;
+      }
+    }
+    if (peek() == 'e' || peek() == 'E') {
+      ++m_pos;
+      if (peek() == '+' || peek() == '-') {
+        ++m_pos;
+      }
+      if (!std::isdigit(static_cast<unsigned char>(peek()))) {
+        return fail();
+      }
+      while (std::isdigit(static_cast<unsigned char>(peek()))) {
+        ++m_pos;
+      }
+    }
+    return true;
+  }
+
+  std::string_view m_text;
+  std::size_t m_pos = 0;
+  std::optional<std::size_t> m_error;
+};
+
 } // namespace
+
+std::optional<std::pair<std::size_t, std::size_t>> json_error_position(std::string_view text) {
+  const std::optional<std::size_t> offset = SyntaxScanner(text).first_error();
+  if (!offset) {
+    return std::nullopt;
+  }
+  std::size_t line = 1;
+  std::size_t column = 1;
+  for (std::size_t i = 0; i < *offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) {
+      ++column; // counts characters, not UTF-8 continuation bytes
+    }
+  }
+  return std::make_pair(line, column);
+}
 
 JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonOrigin origin) {
   auto shared = std::make_shared<const JsonOrigin>(std::move(origin));
@@ -256,8 +469,13 @@ JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonO
         return JsonValue(root, "$", shared);
       }
     }
-    throw Error(
-        fmt::format("{}: invalid JSON: {}", shared->where(), simdjson::error_message(error)));
+    // Where: file:line:column for a whole file, file:line:column for a JSON Lines line.
+    std::string where = shared->where();
+    if (const auto pos = shared->syntax_position ? json_error_position(text) : std::nullopt) {
+      where = shared->line > 0 ? fmt::format("{}:{}:{}", shared->file, shared->line, pos->second)
+                               : fmt::format("{}:{}:{}", shared->file, pos->first, pos->second);
+    }
+    throw Error(fmt::format("{}: invalid JSON: {}", where, simdjson::error_message(error)));
   }
   return JsonValue(root, "$", shared);
 }

@@ -457,7 +457,7 @@ void SafetensorsFile::validate() {
 
   const std::string where = m_name + ": header";
   simdjson::dom::parser parser;
-  const JsonValue root = parse_json(parser, header, JsonOrigin{where, 0});
+  const JsonValue root = parse_json(parser, header, JsonOrigin{where, 0, false});
   simdjson::dom::object object;
   if (root.element().get_object().get(object)) {
     throw Error(

@@ -334,6 +334,21 @@ TEST_CASE("render_html: self-contained page, escaped strings, one svg per chart"
   }
 }
 
+TEST_CASE("render_html: latencies in the unit that suits them", "[report]") {
+  BenchReport rep = base_report();
+  rep.rows.push_back(passed_row("s", "d", 0, 0.00297, 0.0412)); // 2.97 µs, 41.2 µs
+  rep.rows.push_back(passed_row("s", "d", 1, 0.000412, 1.25));  // 412 ns, 1.25 ms
+  rep.rows.push_back(passed_row("s", "d", 2, 3100.0, 6200.0));  // 3.1 s
+  const std::string html = render_html(rep);
+  for (const char* text : {"<b>2.970 \u00b5s</b>", "41.20 \u00b5s", "<b>412.0 ns</b>", "1.250 ms",
+                           "<b>3.100 s</b>", "6.200 s"}) {
+    INFO(text);
+    CHECK(html.find(text) != std::string::npos);
+  }
+  CHECK(html.find("0.002970") == std::string::npos);
+  CHECK(html.find("latency ms") == std::string::npos);
+}
+
 TEST_CASE("reports render rows without optional data", "[report]") {
   BenchReport rep = base_report();
   rep.device_peaks.clear();

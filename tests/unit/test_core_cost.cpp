@@ -482,6 +482,9 @@ TEST_CASE("cost: device names map to their datasheet peaks", "[core][cost]") {
   for (const core::DevicePeaks& peaks : core::known_device_peaks()) {
     INFO(peaks.model);
     CHECK(!peaks.source.empty());
+    // Users see these in bench's report: they name datasheets, not fibkit's internal notes.
+    CHECK_THAT(peaks.source, !Catch::Contains("performance-anchors") && Catch::Contains("NVIDIA"));
+    CHECK_THAT(peaks.practical_note, !Catch::Contains("performance-anchors"));
     CHECK(peaks.fp8_dense_flops == Approx(2.0 * peaks.bf16_dense_flops).epsilon(0.002));
     CHECK(peaks.l2_bytes > 0.0);
     if (peaks.practical_hbm_bytes_per_s) {

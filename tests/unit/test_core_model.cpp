@@ -182,7 +182,7 @@ TEST_CASE("definition: a truncated file names the file", "[core][model]") {
   const fs::path path = tmp.path() / "definitions" / "t" / "d.json";
   util::write_file_atomic(path, k_definition.substr(0, k_definition.size() / 2));
   CHECK_THAT(error_of([&] { (void)core::load_definition(path, "definitions/t/d.json"); }),
-             Catch::StartsWith("definitions/t/d.json: invalid JSON: "));
+             Catch::StartsWith("definitions/t/d.json:") && Catch::Contains(": invalid JSON: "));
   util::write_file_atomic(path, k_definition);
   CHECK(core::load_definition(path, "definitions/t/d.json").name == "d");
   CHECK_THAT(error_of([&] { (void)core::load_definition(tmp.path() / "nope.json", "nope.json"); }),

@@ -233,9 +233,9 @@ TEST_CASE("traceset: truncated and invalid entries name the file, line and path"
   const std::string line = workload_line("d", "u1");
   put(tmp.path(), "workloads/t/d.jsonl",
       line + "\n" + line + "\n" + line.substr(0, line.size() / 2) + "\n" + line + "\n");
-  CHECK_THAT(
-      error_of([&] { (void)core::load_trace_set(tmp.path()); }),
-      Catch::StartsWith((tmp.path() / "workloads/t/d.jsonl").string() + ":3: invalid JSON: "));
+  CHECK_THAT(error_of([&] { (void)core::load_trace_set(tmp.path()); }),
+             Catch::StartsWith((tmp.path() / "workloads/t/d.jsonl").string() + ":3:") &&
+                 Catch::Contains(": invalid JSON: "));
 
   TempDir bad_def;
   put(bad_def.path(), "definitions/t/d.json",
@@ -287,10 +287,10 @@ TEST_CASE("traceset: missing root, empty root, blob paths and in-memory files",
   CHECK(uuids(set.workloads_of("d")) == "u1");
   CHECK(error_of([&] {
           (void)core::load_trace_set_files({{"workloads/t/d.jsonl", "{", "<mem>/w.jsonl"}});
-        }).rfind("<mem>/w.jsonl:1: invalid JSON: ", 0) == 0);
+        }).rfind("<mem>/w.jsonl:1:2: invalid JSON: ", 0) == 0);
   CHECK(error_of([&] {
           (void)core::load_trace_set_files({{"definitions/d.json", "{", ""}});
-        }).rfind("definitions/d.json: invalid JSON: ", 0) == 0);
+        }).rfind("definitions/d.json:1:2: invalid JSON: ", 0) == 0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -497,3 +497,30 @@ TEST_CASE("DiskCache: errors name the path", "[util][cache]") {
     fs::permissions(dir.path() / "ro", fs::perms::owner_all);
   }
 }
+
+TEST_CASE("DiskCache: a folder with other files and no tag is refused, not tagged",
+          "[util][cache]") {
+  TempDir dir;
+  write_bytes(dir.path() / "notes.txt", "mine");
+  CHECK_THROWS_WITH(DiskCache(dir.path(), 0), Contains("not a fibkit cache") &&
+                                                  Contains("notes.txt") &&
+                                                  Contains("FIB_CACHE_PATH"));
+  CHECK(!fs::exists(dir.path() / "CACHEDIR.TAG"));
+  // A cache of fibkit's (tag present) keeps working with foreign files beside its entries.
+  TempDir ours;
+  { DiskCache cache(ours.path(), 0); }
+  write_bytes(ours.path() / "notes.txt", "mine");
+  CHECK_NOTHROW(DiskCache(ours.path(), 0));
+}
+
+TEST_CASE("DiskCache: clear returns what it removed", "[util][cache]") {
+  TempDir dir;
+  DiskCache cache(dir.path(), 0);
+  cache.put(key_of("a"), payload_of("a", 100));
+  cache.put(key_of("b"), payload_of("b", 200));
+  const DiskCache::Stats before = cache.stats();
+  const DiskCache::Stats removed = cache.clear();
+  CHECK(removed.entries == 2);
+  CHECK(removed.bytes == before.bytes);
+  CHECK(cache.clear().entries == 0);
+}

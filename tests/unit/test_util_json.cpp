@@ -411,24 +411,44 @@ TEST_CASE("parse_json: invalid JSON names the origin", "[util][json]") {
   const std::string truncated = error_of([&] {
     (void)parse_json(parser, R"({"a":)", {"w.jsonl", 7});
   });
-  CHECK_THAT(truncated, Catch::StartsWith("w.jsonl:7: invalid JSON: "));
+  CHECK_THAT(truncated, Catch::StartsWith("w.jsonl:7:6: invalid JSON: "));
   const std::string whole = error_of([&] { (void)parse_json(parser, "{]", {"d.json", 0}); });
-  CHECK_THAT(whole, Catch::StartsWith("d.json: invalid JSON: "));
+  CHECK_THAT(whole, Catch::StartsWith("d.json:1:2: invalid JSON: "));
   // A bare token does not rescue a document that is broken elsewhere.
   const std::string broken_nan = error_of([&] {
     (void)parse_json(parser, R"({"a":NaN,})", {"n.jsonl", 1});
   });
-  CHECK_THAT(broken_nan, Catch::StartsWith("n.jsonl:1: invalid JSON: "));
+  CHECK_THAT(broken_nan, Catch::StartsWith("n.jsonl:1:10: invalid JSON: "));
   CHECK_THAT(error_of([&] {
                (void)parse_json(parser, "", {"e.json", 0});
              }),
-             Catch::StartsWith("e.json: invalid JSON: "));
+             Catch::StartsWith("e.json:1:1: invalid JSON: "));
   CHECK_THAT(error_of([&] {
                (void)parse_json(parser, "nan", {"l.json", 0});
              }),
-             Catch::StartsWith("l.json: invalid JSON: "));
+             Catch::StartsWith("l.json:1:2: invalid JSON: "));
   // The parser is still usable after an error.
   CHECK(parse_json(parser, "[1]", {"ok", 0}).items().size() == 1);
+}
+
+TEST_CASE("parse_json: a syntax error in a whole file names its line and column", "[util][json]") {
+  simdjson::dom::parser parser;
+  CHECK_THAT(error_of([&] {
+               (void)parse_json(parser, "{\n  \"a\": 1,\n  \"b\": [1, 2,]\n}", {"d.json", 0});
+             }),
+             Catch::StartsWith("d.json:3:14: invalid JSON: "));
+  CHECK_THAT(error_of([&] {
+               (void)parse_json(parser, "{\"a\": \"\u00e9\u00e9\" \"b\"}", {"d.json", 0});
+             }),
+             Catch::StartsWith("d.json:1:"));
+  CHECK_THAT(error_of([&] {
+               (void)parse_json(parser, "[1]", {"h", 0, false});
+               (void)parse_json(parser, "[1", {"h", 0, false});
+             }),
+             Catch::StartsWith("h: invalid JSON: "));
+  CHECK(!fibkit::util::json_error_position("{\"a\": [1, -2.5e3, NaN, -Infinity, \"\\u00e9\"]}"));
+  CHECK(fibkit::util::json_error_position("[1,\n 01]") ==
+        std::make_pair<std::size_t, std::size_t>(2, 3));
 }
 
 TEST_CASE("random strings round-trip through JsonWriter and parse_json", "[util][json]") {

@@ -22,11 +22,20 @@ struct Context {
   bool quiet = false;        ///< -q: errors only
 };
 
+/// Whether a subcommand needs a GPU; `fibkit --help` lists them from the command table.
+enum class NeedsGpu { no, yes, sometimes };
+
 /// A registered subcommand: its CLI11 node and what runs when it is chosen.
 struct Command {
   CLI::App* app = nullptr;
   std::function<ExitCode(const Context&)> run;
+  NeedsGpu gpu = NeedsGpu::no;
+  std::string gpu_note = {}; ///< for NeedsGpu::sometimes: when, e.g. "with --arch auto"
 };
+
+/// The `--help` footer of every command: exit codes, environment, and which commands need a GPU
+/// (from `commands`, so it cannot go stale).
+std::string help_footer(const std::vector<Command>& commands);
 
 /// Each subcommand file defines one of these; it adds the subcommand and its options to `app`.
 Command register_bench(CLI::App& app);

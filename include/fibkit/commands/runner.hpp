@@ -4,6 +4,7 @@
 #pragma once
 
 #include "fibkit/core/config.hpp"
+#include "fibkit/core/dataset.hpp"
 #include "fibkit/core/trace.hpp"
 #include "fibkit/core/trace_set.hpp"
 #include "fibkit/engine/bench.hpp"
@@ -37,6 +38,14 @@ std::vector<const core::SolutionConfig*> select_solutions(const core::ProjectCon
 /// Workloads chosen by --workloads: comma-separated indices or uuid prefixes; all when empty.
 std::vector<std::size_t> select_workloads(const std::vector<core::Trace>& all,
                                           const std::string& spec);
+
+/// What verify and bench check before they look for a GPU, so that a wrong argument or config
+/// is reported as such (exit 1 or 2) on any machine: each selected solution's definition is in
+/// the dataset, it has a launch plan and the plan fits the definition, and `workloads` (the
+/// --workloads selector) picks workloads of it. Throws fibkit::Error / UsageError.
+void check_before_device(const core::Dataset& ds,
+                         const std::vector<const core::SolutionConfig*>& selected,
+                         const std::string& workloads);
 
 /// The embedded native reference of `definition`, written to `dir`; nullopt when there is none.
 std::optional<core::ProjectConfig> load_reference(const std::string& definition,

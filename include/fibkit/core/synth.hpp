@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,13 +58,22 @@ HostTensor synthesize_input(const Definition& definition, const Workload& worklo
 /// (whether their blobs exist is the caller's business).
 std::vector<std::string> synthesized_inputs(const Definition& definition, const Workload& workload);
 
+/// What write_synthesized_blobs() wrote.
+struct SynthSummary {
+  std::size_t files = 0;                    ///< safetensors files written
+  std::uint64_t bytes = 0;                  ///< their total size
+  std::vector<std::filesystem::path> paths; ///< in the order written
+};
+using SynthProgress =
+    std::function<void(std::size_t done, std::size_t total, const std::filesystem::path& file)>;
 /// For every workload of every definition of `set`, writes each referenced safetensors file
 /// that does not exist below `dataset_root` (absolute paths are kept) with synthesize_input
 /// tensors under their tensor keys; a file referenced by several inputs or workloads holds all
 /// their keys (the first reference of a key wins). Existing files are left alone, one file is
-/// synthesised at a time, and parent directories are created. Returns nothing; check_blobs then
-/// reports the files present and valid.
-void write_synthesized_blobs(const TraceSet& set, const std::filesystem::path& dataset_root,
-                             std::uint64_t seed);
+/// synthesised at a time, and parent directories are created; check_blobs then reports the
+/// files present and valid. `progress` (when set) is called after each file with
+/// the files written so far, their total and the file's path. Returns what was written.
+SynthSummary write_synthesized_blobs(const TraceSet& set, const std::filesystem::path& dataset_root,
+                                     std::uint64_t seed, const SynthProgress& progress = {});
 
 } // namespace fibkit::core

@@ -29,7 +29,9 @@ struct TraceSet {
 };
 
 /// Loads a TraceSet. Throws fibkit::Error naming the file, the line and the JSON path of the
-/// first invalid entry, or both files of a duplicate name.
+/// first invalid entry, or both files of a duplicate name; also for an unreadable folder or
+/// file, a workload whose axes lack a var axis of its definition, and a workload uuid used
+/// twice (the official evaluator cannot run those).
 TraceSet load_trace_set(const std::filesystem::path& root);
 
 /// One file of a TraceSet: its path relative to the root ("definitions/gdn/x.json") and text.
@@ -43,9 +45,11 @@ struct DatasetFile {
 /// given; the caller sorts them like the directory walk does.
 TraceSet load_trace_set_files(const std::vector<DatasetFile>& files);
 
-/// Parses JSON Lines text of traces (see load_trace_lines).
+/// Parses JSON Lines text of traces (see load_trace_lines). With `line_numbers`, the 1-based
+/// line of each returned trace is appended to it.
 std::vector<Trace> parse_trace_lines(std::string_view text, const std::string& display_name,
-                                     bool workload_only);
+                                     bool workload_only,
+                                     std::vector<std::size_t>* line_numbers = nullptr);
 
 /// Reads a JSON Lines file of traces; blank lines are skipped. `workload_only` requires every
 /// line to be a workload-only trace (true) or an evaluated one (false).

@@ -37,6 +37,9 @@ struct CompileInput {
   /// A real architecture, "sm_90a", "sm_100a", "sm_80": the output is a cubin. Throws
   /// fibkit::Error for anything else (a "compute_XX" target would give PTX).
   std::string arch;
+  /// Pass `-default-device` (functions without an execution space are __device__). False gives
+  /// nvcc's rule (they are host functions), as `fibkit pack` checks the official builder's view.
+  bool default_device = true;
 };
 
 /// The result of compile().
@@ -85,6 +88,11 @@ std::vector<std::string> supported_archs();
 /// "sm_100f" -> 100, "sm_80" -> 80; nullopt when `arch` is not `sm_<digits>` with an optional
 /// `a` or `f` suffix.
 std::optional<int> arch_number(std::string_view arch);
+
+/// Why `arch` cannot be a compile target, or "" when it can: not of the form sm_<digits>[a|f]
+/// (with a hint for "90a" or "compute_90"), or outside the architectures this NVRTC supports
+/// (the message gives the supported range).
+std::string arch_problem(std::string_view arch);
 
 /// Removes the user options NVRTC rejects or fibkit sets itself, and adds one line per removed
 /// option to `warnings` (when not null):

@@ -52,7 +52,8 @@ public:
 
   /// Opens (creating it and its parents if needed) the cache rooted at `root`, whose entries
   /// may total at most `max_bytes` (0: no limit), and writes CACHEDIR.TAG if it is missing.
-  /// Throws fibkit::Error when the directory cannot be created or the tag written.
+  /// Throws fibkit::Error when the directory cannot be created or the tag written, and when it
+  /// has no CACHEDIR.TAG but holds files a fibkit cache would not (it is not marked then).
   DiskCache(std::filesystem::path root, std::uint64_t max_bytes = kDefaultMaxBytes);
 
   /// The root directory.
@@ -85,8 +86,8 @@ public:
   /// Removes every entry, temporary file and unused lock file, and the emptied subdirectories;
   /// keeps the root, CACHEDIR.TAG and lock files that a writer holds. A put() running at the
   /// same time may fail (fibkit::Error) or survive the clear. Throws fibkit::Error when a file
-  /// cannot be removed.
-  void clear() const;
+  /// cannot be removed. Returns the entries it removed (number and bytes).
+  Stats clear() const;
 
 private:
   /// Evicts the oldest entries other than `keep` while the total exceeds m_max_bytes.

@@ -20,6 +20,9 @@ namespace fibkit::util {
 struct JsonOrigin {
   std::string file;
   std::size_t line = 0;
+  /// Whether a syntax error names its line:column (off for text that is not a file of its own,
+  /// e.g. a safetensors header).
+  bool syntax_position = true;
 
   /// "file:line" or "file".
   std::string where() const;
@@ -97,6 +100,10 @@ inline constexpr std::string_view k_bare_nonfinite_prefix = "\x01nonfinite:";
 /// Parses `text` with `parser`; syntax errors throw fibkit::Error naming the origin.
 /// The returned view lives as long as `parser` and until its next parse.
 JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonOrigin origin);
+
+/// The 1-based (line, column) of the first JSON syntax error in `text` (columns count
+/// characters; bare NaN / Infinity tokens are accepted), or nullopt when there is none.
+std::optional<std::pair<std::size_t, std::size_t>> json_error_position(std::string_view text);
 
 /// Appends `.name` (or `["name"]` for keys that are not identifiers) to a JSON path.
 std::string json_path_member(const std::string& path, std::string_view name);
