@@ -3,7 +3,7 @@
 # already installed). The CUDA toolkit itself is expected at /usr/local/cuda (nvcc on the PATH).
 set -euo pipefail
 packages=(cmake ninja-build g++ pkgconf libcli11-dev libsimdjson-dev libtomlplusplus-dev
-          libfmt-dev libspdlog-dev catch2 libxxhash-dev python3)
+          libfmt-dev libspdlog-dev catch2 libxxhash-dev python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

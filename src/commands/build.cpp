@@ -119,31 +119,6 @@ void write_json(util::JsonWriter& out, const core::SolutionConfig& s,
   out.end_array().end_object();
 }
 
-// Every launch of `s` evaluated for every workload of `def` on `arch`, with the kernels' own
-// limits from the build.
-void check_sizes(const core::SolutionConfig& s, const core::Definition& def,
-                 const engine::SolutionBuild& b, const core::Dataset& ds, std::int64_t num_sms) {
-  core::LaunchLimits limits = core::launch_limits(b.arch, num_sms);
-  try {
-    limits.max_shared_memory = static_cast<std::int64_t>(cuda::max_dynamic_smem(b.arch));
-  } catch (const Error&) {
-    limits.max_shared_memory = 0; // an architecture without a known limit: not checked
-  }
-  for (const core::LaunchConfig& l : s.launches) {
-    std::int64_t threads = 0;
-    std::int64_t static_smem = 0;
-    for (const engine::KernelBuild& k : b.kernels) {
-      if (k.expression == l.kernel && k.has_resources) {
-        threads = k.max_threads;
-        static_smem = static_cast<std::int64_t>(k.resources.static_smem);
-      }
-    }
-    limits.kernel_max_threads.push_back(threads);
-    limits.kernel_static_smem.push_back(static_smem);
-  }
-  core::check_launch_sizes(s, def, ds.set.workloads_of(def.name), limits);
-}
-
 ExitCode run_build(const BuildOptions& opt, const Context& ctx) {
   for (const std::string& arch : opt.archs) {
     if (arch != "auto") {
@@ -194,7 +169,7 @@ ExitCode run_build(const BuildOptions& opt, const Context& ctx) {
       engine::SolutionBuild b = engine::build_solution(*s, arch, settings);
       if (const core::Definition* def = ds.set.find_definition(s->definition)) {
         engine::check_build(*s, *def, b);
-        check_sizes(*s, *def, b, ds, opt.num_sms);
+        engine::check_build_sizes(*s, *def, b, ds.set.workloads_of(def->name), opt.num_sms);
       } else {
         b.warnings.push_back(
             fmt::format("{}: definition \"{}\" is not in the dataset ({}): launches not checked",

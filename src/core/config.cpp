@@ -177,7 +177,8 @@ const std::vector<std::string_view> k_build_keys{"language",
                                                  "arch",
                                                  "options",
                                                  "defines",
-                                                 "include_dirs"};
+                                                 "include_dirs",
+                                                 "embed_cubin"};
 
 // "<file>::<function>", with "::" exactly once as the official BuildSpec requires.
 std::string read_entry_point(const Reader& r, const toml::node& node, const std::string& path) {
@@ -239,6 +240,8 @@ void read_build(const Reader& r, const toml::table& t, const std::string& path, 
       b.options = r.strings(node, p);
     } else if (k == "include_dirs") {
       b.include_dirs = r.strings(node, p);
+    } else if (k == "embed_cubin") {
+      b.embed_cubin = r.boolean(node, p);
     } else if (k == "defines") {
       b.defines.clear();
       for (auto&& [dk, dv] : r.table(node, p)) {

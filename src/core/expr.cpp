@@ -758,6 +758,51 @@ std::optional<std::int64_t> Expr::literal_value() const {
   return std::nullopt;
 }
 
+namespace {
+
+std::string cpp_of(const Node& n, const std::function<std::string(const std::string&)>& name) {
+  switch (n.kind) {
+  case Kind::constant:
+    // INT64_MIN has no literal of its own.
+    return n.value == k_min ? "(INT64_C(-9223372036854775807) - 1)"
+                            : "INT64_C(" + std::to_string(n.value) + ")";
+  case Kind::name:
+    return name(n.name);
+  case Kind::negate:
+    return "fk::neg(" + cpp_of(*n.args[0], name) + ")";
+  case Kind::chain: {
+    std::string acc = cpp_of(*n.args[0], name);
+    for (std::size_t i = 1; i < n.args.size(); ++i) {
+      const char* f = n.ops[i] == '+'   ? "add"
+                      : n.ops[i] == '-' ? "sub"
+                      : n.ops[i] == '*' ? "mul"
+                      : n.ops[i] == '/' ? "div"
+                                        : "mod";
+      acc = std::string("fk::") + f + "(" + acc + ", " + cpp_of(*n.args[i], name) + ")";
+    }
+    return acc;
+  }
+  case Kind::call: {
+    const char* f = n.function == Function::min        ? "min"
+                    : n.function == Function::max      ? "max"
+                    : n.function == Function::ceil_div ? "ceil_div"
+                                                       : "round_up";
+    // min/max take two arguments each in the generated code: fold from the left.
+    std::string acc = cpp_of(*n.args[0], name);
+    for (std::size_t i = 1; i < n.args.size(); ++i)
+      acc = std::string("fk::") + f + "(" + acc + ", " + cpp_of(*n.args[i], name) + ")";
+    return acc;
+  }
+  }
+  return "0"; // unreachable
+}
+
+} // namespace
+
+std::string Expr::to_cpp(const std::function<std::string(const std::string&)>& name) const {
+  return cpp_of(*m_impl->root, name);
+}
+
 std::int64_t eval_expr(std::string_view text, const Env& env, std::string context) {
   return Expr::parse(text, std::move(context)).eval(env);
 }

@@ -1,5 +1,6 @@
 #include "fibkit/engine/build.hpp"
 
+#include "fibkit/core/launch_sizes.hpp"
 #include "fibkit/core/templates.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/util/file.hpp"
@@ -425,6 +426,30 @@ void check_build(const core::SolutionConfig& s, const core::Definition& def, Sol
       }
     }
   }
+}
+
+void check_build_sizes(const core::SolutionConfig& s, const core::Definition& def,
+                       const SolutionBuild& build, const std::vector<core::Trace>& workloads,
+                       std::int64_t num_sms) {
+  core::LaunchLimits limits = core::launch_limits(build.arch, num_sms);
+  try {
+    limits.max_shared_memory = static_cast<std::int64_t>(cuda::max_dynamic_smem(build.arch));
+  } catch (const Error&) {
+    limits.max_shared_memory = 0; // an architecture without a known limit: not checked
+  }
+  for (const core::LaunchConfig& l : s.launches) {
+    std::int64_t threads = 0;
+    std::int64_t static_smem = 0;
+    for (const KernelBuild& k : build.kernels) {
+      if (k.expression == l.kernel && k.has_resources) {
+        threads = k.max_threads;
+        static_smem = static_cast<std::int64_t>(k.resources.static_smem);
+      }
+    }
+    limits.kernel_max_threads.push_back(threads);
+    limits.kernel_static_smem.push_back(static_smem);
+  }
+  core::check_launch_sizes(s, def, workloads, limits);
 }
 
 } // namespace fibkit::engine

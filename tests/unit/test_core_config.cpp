@@ -131,7 +131,7 @@ args = ["q", "k", "v", "state", "A_log", "a", "dt_bias", "b", "scale", "output",
 
 const char* const k_allowed_build =
     "(allowed here: language, entry_point, destination_passing_style, target_hardware, "
-    "dependencies, binding, arch, options, defines, include_dirs)";
+    "dependencies, binding, arch, options, defines, include_dirs, embed_cubin)";
 
 } // namespace
 

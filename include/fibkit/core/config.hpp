@@ -30,6 +30,9 @@ struct BuildConfig {
   std::vector<std::pair<std::string, std::string>> defines; ///< -DNAME=VALUE, in order
   std::vector<std::string>
       include_dirs; ///< absolute after loading (written relative to the config)
+  /// `fibkit pack` embeds the NVRTC cubins of `arch` in the generated entry (cubin mode)
+  /// instead of letting the official builder compile the kernels (source mode).
+  bool embed_cubin = false;
 };
 
 /// A scratch buffer the launch plan passes to kernels.

@@ -94,6 +94,12 @@ public:
   const std::string& context() const;
   /// The value if the expression is just an integer literal, e.g. "128", "-1" or "(4)".
   std::optional<std::int64_t> literal_value() const;
+  /// The expression as C++ text over int64_t, for a generated host entry (`fibkit pack`):
+  /// `name` gives the C++ text of each name; every operation becomes a call of a checked helper
+  /// that the generated code defines with eval()'s semantics: fk::add, fk::sub, fk::mul,
+  /// fk::div and fk::mod (floor), fk::neg, fk::min, fk::max, fk::ceil_div, fk::round_up.
+  /// E.g. "ceil_div(n, 4) + 1" -> "fk::add(fk::ceil_div(ax_n, INT64_C(4)), INT64_C(1))".
+  std::string to_cpp(const std::function<std::string(const std::string&)>& name) const;
 
 private:
   explicit Expr(std::shared_ptr<const detail::ExprImpl> impl) : m_impl(std::move(impl)) {}

@@ -5,6 +5,7 @@
 
 #include "fibkit/core/config.hpp"
 #include "fibkit/core/definition.hpp"
+#include "fibkit/core/trace.hpp"
 #include "fibkit/cuda/resources.hpp"
 #include "fibkit/cuda/signature.hpp"
 #include "fibkit/util/disk_cache.hpp"
@@ -73,5 +74,13 @@ SolutionBuild build_solution(const core::SolutionConfig& solution, const std::st
 /// the kernel's limit, dynamic shared memory over the arch's) to `build.warnings`.
 void check_build(const core::SolutionConfig& solution, const core::Definition& definition,
                  SolutionBuild& build);
+
+/// Every launch of the plan evaluated for every workload (core::check_launch_sizes) against the
+/// limits of `build.arch` and the kernels' own (register-limited block size, static shared
+/// memory, from the build); num_sms is the arch's largest part unless `num_sms` > 0. Throws
+/// fibkit::Error naming the expression's config line and the first workload that cannot launch.
+void check_build_sizes(const core::SolutionConfig& solution, const core::Definition& definition,
+                       const SolutionBuild& build, const std::vector<core::Trace>& workloads,
+                       std::int64_t num_sms = 0);
 
 } // namespace fibkit::engine

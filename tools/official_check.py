@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""The official cross-check kit: fibkit's packed solutions through the official evaluator.
+
+Runs on a GPU machine with torch and the official `flashinfer-bench` installed (tools/
+official_check.sh installs it from carried wheels). For each solution of the repository's
+config.toml and each pack mode (source, cubin):
+  1. writes a TraceSet: the definitions, the chosen workloads (by index), stand-ins for their
+     missing blobs (`fibkit synth`), and the solutions `fibkit pack` writes (both modes);
+  2. runs the official `Benchmark` on it: the official TVM-FFI builder (nvcc for the GPU's plain
+     sm_XY, as on the contest's B200 with plain sm_100), the official correctness rules against
+     the definition's Python reference, and the official timing of flashinfer-bench's version;
+  3. runs `fibkit bench` on the same workloads (contest mode, CUPTI) for the project itself;
+  4. prints one row per (definition, workload, solution) and writes official_check.json.
+
+flashinfer-bench on PyPI is 0.1.2: its builder is the contest's TVM-FFI builder less the
+`-lcuda -lcublas` link flags (which the generated entry does not need), and it times with CUDA
+events (`do_bench`), not the contest's CUPTI `bench_gpu_time_with_cupti`: its latencies are
+close to, not identical with, fibkit's contest mode.
+
+usage: official_check.py --fibkit BIN --dataset CONTEST_DATASET --out DIR
+                         [--workloads DEF=i,j,...]... [--iterations N] [--solutions A,B]
+"""
+import argparse
+import json
+import logging
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# The repository's five starter solutions and a small, a middle and a large workload of each
+# (indices into the definition's workload file), chosen to keep the Python references quick.
+DEFAULT_WORKLOADS = {
+    "gdn_decode_qk4_v8_d128_k_last": [0, 30, 53],  # batch 1, 16, 64
+    "gdn_prefill_qk4_v8_d128_k_last": [0, 40, 50],  # 6, 139, 61 tokens
+    "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64": [0, 10, 22],
+    "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64": [0, 60, 100],
+    "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048": [1, 0, 5],  # 1, 7, 16 tokens
+}
+
+
+def run(cmd, **kw):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def make_traceset(src, dst, workloads):
+    """Definitions and the chosen workload lines of `src`, under `dst`."""
+    for def_name, indices in workloads.items():
+        defs = list((src / "definitions").rglob(f"{def_name}.json"))
+        wls = list((src / "workloads").rglob(f"{def_name}.jsonl"))
+        if not defs or not wls:
+            sys.exit(f"official_check: {def_name} is not in {src}")
+        op = defs[0].parent.name
+        (dst / "definitions" / op).mkdir(parents=True, exist_ok=True)
+        (dst / "workloads" / op).mkdir(parents=True, exist_ok=True)
+        shutil.copy(defs[0], dst / "definitions" / op / defs[0].name)
+        lines = wls[0].read_text().splitlines()
+        chosen = [lines[i] for i in indices]
+        (dst / "workloads" / op / wls[0].name).write_text("\n".join(chosen) + "\n")
+
+
+def pack_all(fibkit, ts, solutions, config):
+    """Every solution in both modes, into ts/solutions/<author>/<op>/<def>/<name>.json."""
+    packed = {}
+    for name in solutions:
+        for mode, extra in (("source", []), ("cubin", ["--embed-cubin"])):
+            out = ts / "pack" / f"{name}-{mode}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            run([fibkit, "pack", "--config", config, "--dataset", ts, "-s", name,
+                 "-o", out] + extra)
+            sol = json.loads(out.read_text())
+            sol["name"] = f"{name}-{mode}"
+            op = next((ts / "definitions").rglob(sol["definition"] + ".json")).parent.name
+            dst = ts / "solutions" / sol["author"] / op / sol["definition"] / f"{sol['name']}.json"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text(json.dumps(sol, indent=2))
+            packed[sol["name"]] = {"definition": sol["definition"], "mode": mode,
+                                   "bytes": out.stat().st_size,
+                                   "sources": [s["path"] for s in sol["sources"]]}
+    return packed
+
+
+def official_run(ts, config):
+    from flashinfer_bench import Benchmark, BenchmarkConfig, TraceSet
+
+    trace_set = TraceSet.from_path(str(ts))
+    bench = Benchmark(trace_set, BenchmarkConfig(**config))
+    start = time.time()
+    result = bench.run_all(dump_traces=False)
+    seconds = time.time() - start
+    bench.close()
+    rows = []
+    for def_name, traces in result.traces.items():
+        for t in traces:
+            ev = t.evaluation
+            perf = ev.performance
+            corr = ev.correctness
+            rows.append({
+                "definition": def_name, "workload": t.workload.uuid, "axes": t.workload.axes,
+                "solution": t.solution, "status": ev.status.value,
+                "latency_ms": perf.latency_ms if perf else None,
+                "reference_latency_ms": perf.reference_latency_ms if perf else None,
+                "speedup_factor": perf.speedup_factor if perf else None,
+                "max_abs_error": corr.max_absolute_error if corr else None,
+                "max_rel_error": corr.max_relative_error if corr else None,
+                "log": (ev.log or "")[-2000:] if ev.status.value != "PASSED" else "",
+            })
+    return rows, seconds
+
+
+def fibkit_bench(fibkit, ts, workloads, solutions, config):
+    """fibkit bench (contest mode) on the same workloads: latency per (solution, workload uuid)."""
+    lat = {}
+    for name in solutions:
+        sol_def = next(v["definition"] for k, v in solutions.items() if k == name)
+        idx = ",".join(str(i) for i in range(len(workloads[sol_def])))
+        res = subprocess.run([str(fibkit), "bench", "--config", str(config),
+                              "--dataset", str(ts), "-s", name, "--workloads", idx,
+                              "--no-reference", "--json", "-o", str(ts / f"bench-{name}")],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            print(res.stderr[-3000:], file=sys.stderr)
+            continue
+        for r in json.loads(res.stdout).get("results", []):
+            lat[(name, r.get("workload_uuid") or r.get("workload"))] = r.get("latency_ms")
+    return lat
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fibkit", required=True)
+    ap.add_argument("--dataset", required=True, help="the contest TraceSet (definitions + workloads)")
+    ap.add_argument("--config", default=str(ROOT / "config.toml"),
+                    help="the project whose solutions to pack (default: the repository's)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--workloads", action="append", default=[], help="DEF=i,j,k (repeatable)")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--iterations", type=int, default=20)
+    ap.add_argument("--trials", type=int, default=2)
+    ap.add_argument("--no-fibkit-bench", action="store_true")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    workloads = dict(DEFAULT_WORKLOADS)
+    if args.workloads:
+        workloads = {}
+        for w in args.workloads:
+            d, _, idx = w.partition("=")
+            workloads[d] = [int(i) for i in idx.split(",")]
+    fibkit = pathlib.Path(args.fibkit).resolve()
+    config_path = pathlib.Path(args.config).resolve()
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ts = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"fibkit-official-check-{config_path.parent.name}"
+    shutil.rmtree(ts, ignore_errors=True)
+    make_traceset(pathlib.Path(args.dataset), ts, workloads)
+    run([fibkit, "synth", "--dataset", ts])
+
+    # The repository's solutions of the chosen definitions.
+    names = [sol["name"] for sol in tomllib.loads(config_path.read_text()).get("solution", [])
+             if sol["definition"] in workloads]
+    packed = pack_all(fibkit, ts, names, config_path)
+
+    rows, seconds = official_run(ts, {"warmup_runs": args.warmup, "iterations": args.iterations,
+                                      "num_trials": args.trials})
+    fib = {}
+    if not args.no_fibkit_bench:
+        by_name = {n: {"definition": packed[f"{n}-source"]["definition"]} for n in names}
+        fib = fibkit_bench(fibkit, ts, workloads, by_name, config_path)
+    for r in rows:
+        base = r["solution"].rsplit("-", 1)[0]
+        r["fibkit_bench_latency_ms"] = fib.get((base, r["workload"]))
+
+    rows.sort(key=lambda r: (r["definition"], str(r["axes"]), r["solution"]))
+    print(f"\nofficial evaluator (flashinfer-bench {__import__('flashinfer_bench').__version__}, "
+          f"{args.warmup}/{args.iterations}/{args.trials}) on {len(rows)} (solution, workload) "
+          f"pairs in {seconds:.1f} s")
+    print(f"{'definition':<46} {'axes':<28} {'mode':<7} {'status':<20} {'official ms':>11} "
+          f"{'fibkit ms':>10} {'ref ms':>9}")
+    for r in rows:
+        def fmt(v):
+            return f"{v:.4f}" if isinstance(v, (int, float)) and v else "-"
+        print(f"{r['definition'][:46]:<46} {json.dumps(r['axes'])[:28]:<28} "
+              f"{r['solution'].rsplit('-', 1)[1]:<7} {r['status']:<20} {fmt(r['latency_ms']):>11} "
+              f"{fmt(r['fibkit_bench_latency_ms']):>10} {fmt(r['reference_latency_ms']):>9}")
+        if r["log"]:
+            print("    " + r["log"][-600:].replace("\n", "\n    "))
+    passed = sum(r["status"] == "PASSED" for r in rows)
+    print(f"\n{passed} of {len(rows)} PASSED")
+    (out / "official_check.json").write_text(json.dumps({"packed": packed, "rows": rows,
+                                                         "seconds": seconds}, indent=1,
+                                                        default=str))
+    return 0 if passed == len(rows) and rows else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
