@@ -188,8 +188,8 @@ int run_app(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
   std::vector<Command> commands{register_init(app),  register_build(app), register_bench(app),
-                                register_list(app),  register_pack(app),  register_synth(app),
-                                register_verify(app)};
+                                register_list(app),  register_pack(app),  register_score(app),
+                                register_synth(app), register_verify(app)};
 
   const std::string footer = help_footer(commands);
   app.footer(footer);

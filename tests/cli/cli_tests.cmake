@@ -330,3 +330,15 @@ if(FIBKIT_CONTEST_NOTE)
                        "cli: list --json" "cli: examples/ is up to date with the contest facts"
                        PROPERTIES DISABLED TRUE)
 endif()
+
+# score: the official scoring rules on a hand-computed TraceSet (tests/cli/data/score: me's
+# solutions have traces only, their author comes from traces/me/; FlashInfer's authors collapse).
+fibkit_cli_test("score ranks authors against the flashinfer baseline" 0
+                "me +1\\.625x +2 +3 +100% +75%" "" ARGS score ${FIBKIT_CLI_DATA}/score)
+fibkit_cli_test("score gives per-definition best solutions" 0
+                "A +me +1\\.250x +2  me-a1" "" ARGS score ${FIBKIT_CLI_DATA}/score)
+fibkit_cli_test("score --json" 0 "\"author\": \"me\",\n? *\"score\": 1\\.625" ""
+                ARGS score --json ${FIBKIT_CLI_DATA}/score)
+fibkit_cli_test("score without the baseline author's traces is an error" 1 ""
+                "no definition has traces of a solution by the baseline author \"baseline\""
+                ARGS score --baseline-author baseline ${FIBKIT_CLI_DATA}/score)

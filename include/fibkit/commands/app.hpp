@@ -43,6 +43,7 @@ Command register_build(CLI::App& app);
 Command register_init(CLI::App& app);
 Command register_list(CLI::App& app);
 Command register_pack(CLI::App& app);
+Command register_score(CLI::App& app);
 Command register_synth(CLI::App& app);
 Command register_verify(CLI::App& app);
 
