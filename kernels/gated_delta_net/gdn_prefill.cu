@@ -30,7 +30,7 @@
 // Launch: grid [num_seqs, num_v_heads, head_size / kRowsPerBlock], block [kThreads].
 // Cost (H100, contest timing): sequential along a sequence, about 0.33 us per token (525 tokens
 // in one sequence: 174 us); the 8192-token workloads take 0.72-1.2 ms. See
-// docs/kernels/gdn-prefill.md: the pipelining above measured slower than the plain loop, and a
+// docs/kernels/gdn.md (Prefill): the pipelining above measured slower than the plain loop, and a
 // chunked tensor-core form is the way to the issue's targets.
 #include "fibkit.cuh"
 
@@ -43,12 +43,12 @@ constexpr int kHeadSize = 128;                            // head_size (K = V)
 constexpr int kVHeadsPerQKHead = kNumVHeads / kNumQHeads; // v head h uses q/k head h / 2
 static_assert(kNumQHeads == kNumKHeads, "GVA with as many k heads as q heads");
 
-constexpr int kThreads = 128;                              // threads per block
-constexpr int kLanesPerRow = 8;                            // lanes sharing one state row
-constexpr int kElemsPerLane = kHeadSize / kLanesPerRow;    // 16 state elements per lane
-constexpr int kGroupsPerLane = kElemsPerLane / 4;          // as float4 groups
-constexpr int kRowsPerBlock = kThreads / kLanesPerRow;     // 16
-constexpr int kChunk = 32;                                 // tokens staged at a time
+constexpr int kThreads = 128;                               // threads per block
+constexpr int kLanesPerRow = 8;                             // lanes sharing one state row
+constexpr int kElemsPerLane = kHeadSize / kLanesPerRow;     // 16 state elements per lane
+constexpr int kGroupsPerLane = kElemsPerLane / 4;           // as float4 groups
+constexpr int kRowsPerBlock = kThreads / kLanesPerRow;      // 16
+constexpr int kChunk = 32;                                  // tokens staged at a time
 constexpr int kQKItems = kChunk * kHeadSize / 8 / kThreads; // 8-column q/k pieces per thread: 4
 constexpr int kVItems = kChunk * kRowsPerBlock / kThreads;  // v values per thread: 4
 constexpr int kMaxRankedSeqs = 1024; // longest-first ordering up to this many sequences
@@ -101,7 +101,7 @@ __device__ __forceinline__ ChunkLoads load_chunk(const bf16* q, const bf16* k, c
                                                  long long c0, long long end, int h, int row0) {
   ChunkLoads l;
   const int tid = threadIdx.x;
-  #pragma unroll
+#pragma unroll
   for (int i = 0; i < kQKItems; ++i) {
     const int item = tid + i * kThreads;
     const long long t = c0 + item / (kHeadSize / 8);
@@ -114,7 +114,7 @@ __device__ __forceinline__ ChunkLoads load_chunk(const bf16* q, const bf16* k, c
   l.k_before = tid < kHeadSize / 8 && c0 > start
                    ? *reinterpret_cast<const uint4*>(k + before * kHeadSize + tid * 8)
                    : make_uint4(0, 0, 0, 0);
-  #pragma unroll
+#pragma unroll
   for (int i = 0; i < kVItems; ++i) {
     const int item = tid + i * kThreads;
     const long long t = c0 + item / kRowsPerBlock;
@@ -131,7 +131,7 @@ __device__ __forceinline__ ChunkLoads load_chunk(const bf16* q, const bf16* k, c
 __device__ __forceinline__ void stage_chunk(Staging& st, const ChunkLoads& l, float neg_exp_a_log,
                                             float dt_bias_h) {
   const int tid = threadIdx.x;
-  #pragma unroll
+#pragma unroll
   for (int i = 0; i < kQKItems; ++i) {
     const int item = tid + i * kThreads;
     const int t = item / (kHeadSize / 8);
@@ -150,7 +150,7 @@ __device__ __forceinline__ void stage_chunk(Staging& st, const ChunkLoads& l, fl
     *reinterpret_cast<float4*>(&st.k[0][tid * 8 + 4]) =
         bf16x4_to_float4(l.k_before.z, l.k_before.w);
   }
-  #pragma unroll
+#pragma unroll
   for (int i = 0; i < kVItems; ++i) {
     const int item = tid + i * kThreads;
     st.v[item / kRowsPerBlock][item % kRowsPerBlock] = to_float(l.v[i]);
@@ -165,7 +165,7 @@ __device__ __forceinline__ void stage_chunk(Staging& st, const ChunkLoads& l, fl
 // token, 4 columns per lane).
 __device__ __forceinline__ void token_dots(Staging& st) {
   const int lane = threadIdx.x % kWarpSize;
-  #pragma unroll 2
+#pragma unroll 2
   for (int t = threadIdx.x / kWarpSize; t < kChunk; t += kThreads / kWarpSize) {
     const float4 qv = *reinterpret_cast<const float4*>(&st.q[t][4 * lane]);
     const float4 kv = *reinterpret_cast<const float4*>(&st.k[t + 1][4 * lane]);
@@ -197,20 +197,20 @@ __device__ __forceinline__ float2 row_dots(const float4 (&kv)[kGroupsPerLane],
                                            const float4 (&qv)[kGroupsPerLane],
                                            const float4 (&s)[kGroupsPerLane]) {
   float kp[kGroupsPerLane], qp[kGroupsPerLane];
-  #pragma unroll
+#pragma unroll
   for (int m = 0; m < kGroupsPerLane; ++m) {
     kp[m] = dot4(kv[m], s[m]);
     qp[m] = dot4(qv[m], s[m]);
   }
-  #pragma unroll
+#pragma unroll
   for (int width = kGroupsPerLane / 2; width > 0; width /= 2) {
-    #pragma unroll
+#pragma unroll
     for (int m = 0; m < width; ++m) {
       kp[m] += kp[m + width];
       qp[m] += qp[m + width];
     }
   }
-  #pragma unroll
+#pragma unroll
   for (int offset = kLanesPerRow / 2; offset > 0; offset /= 2) {
     kp[0] += __shfl_xor_sync(kFullMask, kp[0], offset);
     qp[0] += __shfl_xor_sync(kFullMask, qp[0], offset);
@@ -279,8 +279,8 @@ extern "C" __global__ void __launch_bounds__(kThreads)
     return; // a grid wider than the rows (whole block)
   }
   const int lane = threadIdx.x % kWarpSize;
-  const int j = lane % kLanesPerRow;                        // position in the row's lanes
-  const int row_local = threadIdx.x / kLanesPerRow;         // row within the block
+  const int j = lane % kLanesPerRow;                // position in the row's lanes
+  const int row_local = threadIdx.x / kLanesPerRow; // row within the block
   if (scale == 0.0f) {
     scale = rsqrtf(static_cast<float>(kHeadSize)); // the definition's default
   }
@@ -299,7 +299,7 @@ extern "C" __global__ void __launch_bounds__(kThreads)
   float4 k_prev[kGroupsPerLane]; // k_{t-1}, same columns
   float delta_prev = 0.0f;       // delta_{t-1}; 0, 1 and zeros make the first update a no-op
   float g_prev = 1.0f;           // g_{t-1}
-  #pragma unroll
+#pragma unroll
   for (int m = 0; m < kGroupsPerLane; ++m) {
     s[m] = make_float4(0.0f, 0.0f, 0.0f, 0.0f); // absent state or empty sequence: zeros
     if (state != nullptr && end > start) {
@@ -327,7 +327,7 @@ extern "C" __global__ void __launch_bounds__(kThreads)
 
     // (k_t . S_{t-2}, q_t . S_{t-2}) summed over the row's lanes, for the chunk's first token.
     float4 k_cur[kGroupsPerLane], q_cur[kGroupsPerLane];
-    #pragma unroll
+#pragma unroll
     for (int m = 0; m < kGroupsPerLane; ++m) {
       k_cur[m] = *reinterpret_cast<const float4*>(&st.k[1][4 * (j + kLanesPerRow * m)]);
       q_cur[m] = *reinterpret_cast<const float4*>(&st.q[0][4 * (j + kLanesPerRow * m)]);
@@ -344,8 +344,8 @@ extern "C" __global__ void __launch_bounds__(kThreads)
       if (j == 0) {
         st.out[t][row_local] = from_float<bf16>(scale * fmaf(gt.g, qs, gt.qk * delta));
       }
-      // Apply token t-1's update (S_{t-2} -> S_{t-1}) and start token t+1's dot products.
-      #pragma unroll
+// Apply token t-1's update (S_{t-2} -> S_{t-1}) and start token t+1's dot products.
+#pragma unroll
       for (int m = 0; m < kGroupsPerLane; ++m) {
         s[m].x = fmaf(g_prev, s[m].x, k_prev[m].x * delta_prev);
         s[m].y = fmaf(g_prev, s[m].y, k_prev[m].y * delta_prev);
@@ -354,7 +354,7 @@ extern "C" __global__ void __launch_bounds__(kThreads)
         k_prev[m] = k_cur[m];
       }
       if (t + 1 < n) {
-        #pragma unroll
+#pragma unroll
         for (int m = 0; m < kGroupsPerLane; ++m) {
           k_cur[m] = *reinterpret_cast<const float4*>(&st.k[t + 2][4 * (j + kLanesPerRow * m)]);
           q_cur[m] = *reinterpret_cast<const float4*>(&st.q[t + 1][4 * (j + kLanesPerRow * m)]);
@@ -369,7 +369,7 @@ extern "C" __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     store_outputs(st, output, end - 1 - (end - 1 - start) % kChunk, end, h, row0);
   }
-  #pragma unroll
+#pragma unroll
   for (int m = 0; m < kGroupsPerLane; ++m) { // the last token's pending update
     s[m].x = fmaf(g_prev, s[m].x, k_prev[m].x * delta_prev);
     s[m].y = fmaf(g_prev, s[m].y, k_prev[m].y * delta_prev);

@@ -1,6 +1,7 @@
 // fibkit bench: verifies, then times a solution on every workload of its definition the way the
 // official evaluator does (contest mode) or with fibkit's low-noise kernel mode, against the
-// native reference; prints a table and writes bench.json, report.html and official traces.
+// definition's Python reference or the native one and an optional baseline; prints a table and
+// writes bench.json, report.html and official traces.
 #include "fibkit/engine/bench.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/commands/runner.hpp"
@@ -54,6 +55,9 @@ struct BenchOptions {
   std::string timer = "cupti";
   double max_noise = 0.005;
   double time_limit = 15.0;
+  std::string solution_json;
+  std::string reference = "auto";
+  std::string speedup_reference = "auto";
 };
 
 // The official counts, then the contest's per-definition ones, then the flags.
@@ -88,16 +92,42 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
   if (!opt.baseline.empty() && !opt.compare.empty()) {
     throw UsageError("--baseline and --compare are alternatives: give one");
   }
-  const core::ProjectConfig project = core::load_project_config(opt.config);
   const core::Dataset ds = core::load_dataset(opt.dataset);
   const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
-  const std::vector<const core::SolutionConfig*> selected =
-      select_solutions(project, opt.solution, opt.definition);
-  const std::string other_name = !opt.compare.empty() ? opt.compare : opt.baseline;
+  // The other solution: --compare NAME and --baseline NAME name one of the project's;
+  // --baseline FILE.json is an official Solution, --baseline flashinfer the dataset's FlashInfer
+  // baseline of each definition (run in the Python bridge where its dependencies are).
+  const bool flashinfer_baselines = opt.baseline == "flashinfer";
+  const bool baseline_file = !opt.baseline.empty() && !flashinfer_baselines &&
+                             ((opt.baseline.size() > 5 &&
+                               opt.baseline.compare(opt.baseline.size() - 5, 5, ".json") == 0) ||
+                              fs::is_regular_file(opt.baseline));
+  const std::string other_name = !opt.compare.empty()                      ? opt.compare
+                                 : (baseline_file || flashinfer_baselines) ? std::string()
+                                                                           : opt.baseline;
+  // The project's solutions, or one official Solution JSON (--solution-json); the project is
+  // then read only for a --compare / --baseline solution.
+  std::optional<core::ProjectConfig> project;
+  if (opt.solution_json.empty() || !other_name.empty()) {
+    project = core::load_project_config(opt.config);
+  }
+  std::optional<OfficialSolution> official;
+  std::vector<const core::SolutionConfig*> selected;
+  if (opt.solution_json.empty()) {
+    selected = select_solutions(*project, opt.solution, opt.definition);
+  } else {
+    official = load_official_solution(opt.solution_json, ds, opt.workloads);
+    selected.push_back(&official->config);
+  }
   const core::SolutionConfig* other =
       other_name.empty()
           ? nullptr
-          : find_solution(project, other_name, opt.compare.empty() ? "--baseline" : "--compare");
+          : find_solution(*project, other_name, opt.compare.empty() ? "--baseline" : "--compare");
+  std::optional<OfficialSolution> official_baseline;
+  if (baseline_file) {
+    official_baseline = load_official_solution(opt.baseline, ds, opt.workloads);
+    other = &official_baseline->config;
+  }
   // Everything that needs no GPU first: a wrong argument is not "no GPU".
   std::vector<const core::SolutionConfig*> checked = selected;
   if (other) {
@@ -109,8 +139,20 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
       }
     }
   }
+  if (official_baseline) {
+    checked.pop_back(); // validated by load_official_solution
+  }
+  if (official) {
+    checked.erase(checked.begin()); // validated by load_official_solution
+  }
   check_before_device(ds, checked, opt.workloads);
   const DeviceProbe device = probe_device("bench");
+  if (official) {
+    build_official_solution(*official, device.arch);
+  }
+  if (official_baseline) {
+    build_official_solution(*official_baseline, device.arch);
+  }
   const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
 
   util::DiskCache cache(util::DiskCache::default_dir());
@@ -123,7 +165,9 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
   report.gpu = device.name;
   report.arch = device.arch;
   report.mode = opt.mode;
-  report.baseline_name = other ? std::optional<std::string>(other->name) : std::nullopt;
+  report.baseline_name = flashinfer_baselines ? std::optional<std::string>("flashinfer")
+                         : other              ? std::optional<std::string>(other->name)
+                                              : std::nullopt;
   const std::optional<core::DevicePeaks> peaks = core::find_device_peaks(device.name);
   if (peaks) {
     report.device_peaks =
@@ -149,7 +193,6 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
     }
     engine::BenchSettings settings = counts_for(opt, *def);
     settings.gpu_name = device.name;
-    settings.reference_hash = reference_hash(def->name);
     if (!opt.no_cache) {
       settings.latency_cache_dir = core::LatencyCache::default_dir().string();
     }
@@ -163,17 +206,81 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
         opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
     options.seed = opt.seed;
     options.trials = settings.trials; // correctness on as many input sets, as officially
-    options.other = other;
-    SolutionRunner runner(ds.set, *def, *s, build_settings, options,
-                          [&](WorkerState& state, const core::Workload& w) {
-                            std::optional<engine::OtherSolution> o;
-                            if (other) {
-                              o = engine::OtherSolution{other, &state.other};
-                            }
-                            return engine::bench_workload(state.job, settings, o, w, *state.runtime,
-                                                          state.gpu_timer(settings.use_cupti));
-                          });
-    runner.check(timeout);
+    // The other solution of this definition: the project's, an official file's, or the
+    // dataset's FlashInfer baseline.
+    std::optional<OfficialSolution> def_baseline;
+    const OfficialSolution* official_other = official_baseline ? &*official_baseline : nullptr;
+    if (flashinfer_baselines) {
+      if (const core::Solution* fi = flashinfer_baseline(ds, def->name)) {
+        def_baseline = official_solution(*fi, ds.label + ": " + fi->name, ds, opt.workloads);
+        build_official_solution(*def_baseline, device.arch);
+        official_other = &*def_baseline;
+      } else {
+        report.notes.push_back(
+            fmt::format("{}: the dataset has no FlashInfer baseline solution", def->name));
+      }
+    }
+    options.other = official_other ? &official_other->config : other;
+    options.other_library =
+        official_other && !official_other->python ? &official_other->library : nullptr;
+    options.other_python =
+        official_other && official_other->python ? &official_other->solution : nullptr;
+    options.library = official && !official->python ? &official->library : nullptr;
+    options.python_solution = official && official->python ? &official->solution : nullptr;
+    const bool native = has_native_reference(def->name);
+    options.python_checks = opt.reference == "python" || (opt.reference == "auto" && !native);
+    // The official speedup_factor divides the Python reference's latency.
+    options.python_timed = !opt.no_reference && (opt.speedup_reference != "native" || !native);
+    const WorkloadFn work = [&](WorkerState& state, const core::Workload& w) {
+      std::optional<engine::OtherSolution> o;
+      if (other) {
+        o = engine::OtherSolution{other, &state.other};
+      }
+      return engine::bench_workload(state.job, settings, o, w, *state.runtime,
+                                    state.gpu_timer(settings.use_cupti));
+    };
+    std::optional<SolutionRunner> runner;
+    runner.emplace(ds.set, *def, *s, build_settings, options, work);
+    try {
+      runner->check(timeout);
+    } catch (const Error& e) {
+      // auto: without a working Python (no python3, no torch, no GPU in torch) the speedups are
+      // over the native reference, and the report says so.
+      const bool bridge_only_for_speedup =
+          options.python_timed && !options.python_checks && options.python_solution == nullptr;
+      if (!(bridge_only_for_speedup && opt.speedup_reference == "auto" && native)) {
+        throw;
+      }
+      spdlog::warn("speedups over fibkit's native reference: the Python bridge did not start: {}",
+                   e.what());
+      options.python_timed = false;
+      runner.emplace(ds.set, *def, *s, build_settings, options, work);
+      runner->check(timeout);
+    }
+    settings.reference_hash =
+        options.python_timed ? python_reference_hash(*def) : reference_hash(def->name);
+    report.reference_kind = options.python_timed ? "python" : "native";
+    if (!runner->other_problem().empty()) {
+      const std::string problem =
+          runner->other_problem().substr(0, runner->other_problem().find('\n'));
+      spdlog::warn("{}: the baseline {} cannot run here, timing without it: {}", def->name,
+                   options.other->name, problem);
+      report.notes.push_back(fmt::format("{}: the baseline {} cannot run here: {}", def->name,
+                                         options.other->name, problem));
+    }
+    if (!opt.no_reference) {
+      const std::string note = fmt::format(
+          "{}: speedups over {}{}", def->name,
+          options.python_timed ? "the definition's Python reference (as the official "
+                                 "speedup_factor)"
+                               : "fibkit's native fp32 reference (not the official "
+                                 "speedup_factor)",
+          runner->python_note().empty() ? "" : "; Python bridge: " + runner->python_note());
+      report.notes.push_back(note);
+      if (!opt.json && !ctx.quiet) {
+        fmt::print(stderr, "{}\n", note);
+      }
+    }
 
     const std::vector<core::Trace>& workloads = ds.set.workloads_of(def->name);
     const std::vector<std::size_t> chosen = select_workloads(workloads, opt.workloads);
@@ -182,7 +289,7 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
       const core::Workload& w = workloads[wi].workload;
       progress_line(progress, fmt::format("  {} [{}/{}] {} {}", s->name, n + 1, chosen.size(),
                                           w.uuid.substr(0, 8), axes_text(w).substr(0, 40)));
-      const engine::WorkloadBench b = runner.run(wi, timeout);
+      const engine::WorkloadBench b = runner->run(wi, timeout);
       progress_line(progress, "");
       if (b.verdict.synthesized && !warned_synth) {
         report.notes.push_back("some safetensors blobs are missing: structured stand-ins were "
@@ -212,16 +319,18 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
             sum.median, sum.mean, sum.p10, sum.p90, sum.stdrel, sum.n, b.solution->converged};
         if (b.reference && b.reference->latency_ms > 0) {
           row.reference_ms = b.reference->latency_ms;
-          row.speedup = b.reference->latency_ms / b.solution->latency_ms;
+          row.speedup = core::speedup_over(row.reference_ms, b.solution->latency_ms);
         }
         if (b.other) {
           row.baseline_ms = b.other->latency_ms;
-          row.baseline_speedup = b.other->latency_ms / b.solution->latency_ms;
+          row.baseline_speedup = core::speedup_over(row.baseline_ms, b.solution->latency_ms);
           if (!opt.compare.empty()) {
             const core::AbVerdict ab =
                 core::compare_ab(b.other->samples_ms, b.solution->samples_ms);
-            row.cost_basis = fmt::format("A={} B={}: {}", other->name, s->name, core::describe(ab));
+            row.ab_verdict = fmt::format("A={} B={}: {}", other->name, s->name, core::describe(ab));
           }
+        } else if (!b.other_error.empty()) {
+          row.log += (row.log.empty() ? "" : "\n") + ("baseline not timed: " + b.other_error);
         }
         if (b.cost && peaks && b.solution->latency_ms > 0) {
           const core::Roofline roof = core::roofline(*b.cost, b.solution->latency_ms / 1000.0,
@@ -234,9 +343,7 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
           row.flop_fraction = roof.flop_fraction;
           row.practical_bw_fraction = roof.practical_bw_fraction;
           row.bound = roof.bound;
-          if (row.cost_basis.empty()) {
-            row.cost_basis = b.cost->basis;
-          }
+          row.cost_basis = b.cost->basis;
         }
       }
       if (!row.passed()) {
@@ -279,11 +386,17 @@ Command register_bench(CLI::App& app) {
   auto opt = std::make_shared<BenchOptions>();
   CLI::App* sub = app.add_subcommand(
       "bench", "Verify, then time solutions on every workload as the official evaluator does "
-               "(or in a low-noise kernel mode), with speedups over fibkit's native reference "
-               "(needs a GPU)");
+               "(or in a low-noise kernel mode), with speedups over the definition's Python "
+               "reference as the official traces give them (needs a GPU)");
   sub->add_option("-c,--config", opt->config,
                   "Project config (default: config.toml here or in a parent directory)");
   sub->add_option("-s,--solution", opt->solution, "Time only this solution (default: all)");
+  sub->add_option("--solution-json", opt->solution_json,
+                  "Time an official Solution JSON instead of the project's solutions: cuda/cpp "
+                  "with the TVM-FFI binding (e.g. what `fibkit pack` wrote: what you submit), or "
+                  "python/triton (run in a python3 child); --compare NAME puts a project "
+                  "solution beside it")
+      ->excludes("-s");
   sub->add_option("--definition", opt->definition, "Time only the solutions of this definition");
   sub->add_option("--dataset", opt->dataset,
                   "TraceSet (default: $FIB_DATASET_PATH, else the embedded examples)");
@@ -310,10 +423,25 @@ Command register_bench(CLI::App& app) {
   sub->add_option("--timeout", opt->timeout,
                   "Seconds per workload, reference timing included (default 900)");
   sub->add_option("--baseline", opt->baseline,
-                  "Another solution of the project to time alongside (a second speedup column)");
+                  "A solution to time alongside, giving a second speedup column and the contest "
+                  "score (mean baseline/solution latency, 0 if any workload fails): a project "
+                  "solution's name, an official Solution JSON file, or `flashinfer` for the "
+                  "dataset's FlashInfer baseline of each definition (Python; runs where its "
+                  "dependencies are installed)");
   sub->add_option("--compare", opt->compare,
                   "A/B: time this other solution interleaved with the first and say whether "
                   "the difference exceeds the run-to-run spread");
+  sub->add_option("--reference", opt->reference,
+                  "What the outputs are checked against: native (fibkit's fp32 CUDA reference), "
+                  "python (the definition's Python run in a python3 child) or auto (native where "
+                  "fibkit has one; the default)")
+      ->check(CLI::IsMember({"native", "python", "auto"}));
+  sub->add_option("--speedup-reference", opt->speedup_reference,
+                  "Whose latency the speedup divides: python (the definition's Python run "
+                  "through torch, timed by the contest method in a python3 child: the official "
+                  "speedup_factor), native (fibkit's fp32 CUDA reference) or auto (python when "
+                  "python3 with torch runs here, else native; the default)")
+      ->check(CLI::IsMember({"native", "python", "auto"}));
   sub->add_flag("--no-reference", opt->no_reference,
                 "Do not time the reference (as --no-profile-baseline: speedup 0)");
   sub->add_flag("--no-latency-cache", opt->no_cache,

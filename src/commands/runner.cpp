@@ -5,8 +5,12 @@
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/engine/isolation.hpp"
+#include "fibkit/engine/official_build.hpp"
+#include "fibkit/util/disk_cache.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/hash.hpp"
+#include "fibkit/util/json_reader.hpp"
+#include "fibkit/util/json_writer.hpp"
 
 #include <fmt/format.h>
 
@@ -79,6 +83,72 @@ void check_before_device(const core::Dataset& ds,
     core::check_launch_plan(*s, *def);
     (void)select_workloads(ds.set.workloads_of(def->name), workloads);
   }
+}
+
+OfficialSolution load_official_solution(const std::string& file, const core::Dataset& ds,
+                                        const std::string& workloads) {
+  return official_solution(core::load_solution(file, file), file, ds, workloads);
+}
+
+const core::Solution* flashinfer_baseline(const core::Dataset& ds, const std::string& definition) {
+  const auto it = ds.set.solutions.find(definition);
+  if (it == ds.set.solutions.end()) {
+    return nullptr;
+  }
+  for (const core::Solution& s : it->second) {
+    if (s.author.rfind("flashinfer", 0) == 0) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+OfficialSolution official_solution(core::Solution solution, const std::string& file,
+                                   const core::Dataset& ds, const std::string& workloads) {
+  OfficialSolution o;
+  o.solution = std::move(solution);
+  const core::Solution& s = o.solution;
+  o.python = s.spec.language == "python" || s.spec.language == "triton";
+  if (!o.python && ((s.spec.language != "cuda" && s.spec.language != "cpp") ||
+                    (s.spec.binding && *s.spec.binding != "tvm-ffi"))) {
+    throw Error(fmt::format("{}: solution \"{}\" is language {} with binding {}: "
+                            "--solution-json takes python and triton solutions, and cuda/cpp "
+                            "solutions with the TVM-FFI binding",
+                            file, s.name, s.spec.language, s.spec.binding.value_or("null")));
+  }
+  if (!o.python && !s.spec.destination_passing_style) {
+    throw Error(fmt::format("{}: solution \"{}\" is value-returning "
+                            "(destination_passing_style false): fibkit calls TVM-FFI solutions "
+                            "destination-passing",
+                            file, s.name));
+  }
+  const core::Definition* def = ds.set.find_definition(s.definition);
+  if (!def) {
+    throw Error(fmt::format("{}: definition \"{}\" is not in the dataset ({})", file, s.definition,
+                            ds.label));
+  }
+  (void)select_workloads(ds.set.workloads_of(def->name), workloads);
+  o.config.name = s.name;
+  o.config.definition = s.definition;
+  o.config.author = s.author;
+  o.config.where = file;
+  return o;
+}
+
+void build_official_solution(OfficialSolution& o, const std::string& arch) {
+  if (o.python) {
+    return; // loaded by the Python bridge in the worker
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const engine::OfficialBuild b =
+      engine::build_official(o.solution, arch, util::DiskCache::default_dir());
+  spdlog::info("{}: {} with the official builder's flags ({}, {:.1f} s)", o.config.name,
+               b.cached ? "built earlier" : "built", b.library.filename().string(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  spdlog::debug("{}", b.log);
+  o.library.library = b.library;
+  o.library.symbol = b.symbol;
+  o.library.preload = b.preload;
 }
 
 std::optional<core::ProjectConfig> load_reference(const std::string& definition,
@@ -161,15 +231,15 @@ SolutionRunner::SolutionRunner(const core::TraceSet& set, const core::Definition
     throw Error(fmt::format("cannot create a scratch directory {}", pattern));
   }
   m_scratch = pattern;
-  std::optional<core::ProjectConfig> reference = load_reference(definition.name, m_scratch);
-  if (!reference) {
+  m_reference_project = load_reference(definition.name, m_scratch);
+  if (!m_reference_project && !m_options.python_checks) {
     std::error_code ec;
     fs::remove_all(m_scratch, ec);
     throw Error(fmt::format("no native reference for {} (fibkit has them for the five contest "
-                            "definitions)",
+                            "definitions): use --reference python to check against the "
+                            "definition's own Python run",
                             definition.name));
   }
-  m_reference_project = std::move(*reference);
   m_tolerance = core::resolve_tolerance(definition, m_options.tolerance);
 }
 
@@ -181,20 +251,30 @@ SolutionRunner::~SolutionRunner() {
 
 void SolutionRunner::prepare(WorkerState& state) const {
   const std::string& arch = m_options.arch;
-  state.solution = engine::build_solution(m_solution, arch, m_build);
-  engine::check_build(m_solution, m_definition, state.solution);
-  state.reference = engine::build_solution(reference(), arch, m_build);
-  engine::check_build(reference(), m_definition, state.reference);
-  if (m_options.other) {
+  if (m_options.library == nullptr && m_options.python_solution == nullptr) {
+    state.solution = engine::build_solution(m_solution, arch, m_build);
+    engine::check_build(m_solution, m_definition, state.solution);
+  }
+  const core::SolutionConfig* native =
+      m_reference_project ? &m_reference_project->solutions.front() : nullptr;
+  if (native != nullptr && !m_options.python_checks) {
+    state.reference = engine::build_solution(*native, arch, m_build);
+    engine::check_build(*native, m_definition, state.reference);
+  }
+  if (m_options.other && m_options.other_library != nullptr) {
+    state.other_solution = engine::OtherSolution{m_options.other, nullptr, m_options.other_library};
+  } else if (m_options.other && m_options.other_python == nullptr) {
     state.other = engine::build_solution(*m_options.other, arch, m_build);
     engine::check_build(*m_options.other, m_definition, state.other);
-  }
+    state.other_solution = engine::OtherSolution{m_options.other, &state.other};
+  } // a Python one: start_bridge()
   engine::VerifyJob& job = state.job;
   job.set = &m_set;
   job.definition = &m_definition;
   job.solution = &m_solution;
   job.solution_build = &state.solution;
-  job.reference = &reference();
+  job.solution_library = m_options.library;
+  job.reference = native;
   job.reference_build = &state.reference;
   job.arch = arch;
   job.tolerance = m_tolerance;
@@ -203,16 +283,84 @@ void SolutionRunner::prepare(WorkerState& state) const {
   job.dump_root = m_options.dump_root;
 }
 
+namespace {
+bool python_other(const SolutionRunner::Options& o) {
+  return o.other != nullptr && o.other_python != nullptr;
+}
+
+bool needs_bridge_for_more(const SolutionRunner::Options& o) {
+  return o.python_checks || o.python_timed || o.python_solution != nullptr;
+}
+
+bool needs_bridge(const SolutionRunner::Options& o) {
+  return needs_bridge_for_more(o) || python_other(o);
+}
+} // namespace
+
+void SolutionRunner::start_bridge(WorkerState& state, bool load_other) const {
+  state.bridge = std::make_unique<engine::PythonBridge>(util::DiskCache::default_dir());
+  engine::VerifyJob& job = state.job;
+  job.bridge = state.bridge.get();
+  job.python_checks = m_options.python_checks;
+  job.python_timed = m_options.python_timed;
+  if (m_options.python_checks || m_options.python_timed) {
+    job.python_reference = state.bridge->load(engine::reference_code(m_definition), m_definition);
+  }
+  if (m_options.python_solution != nullptr) {
+    job.python_solution =
+        state.bridge->load(engine::solution_code(*m_options.python_solution), m_definition);
+  }
+  if (load_other && python_other(m_options)) {
+    const int id = state.bridge->load(engine::solution_code(*m_options.other_python), m_definition);
+    state.other_solution = engine::OtherSolution{m_options.other, nullptr, nullptr, id};
+  }
+}
+
 void SolutionRunner::check(std::chrono::milliseconds timeout) {
   const engine::IsolatedResult checked = engine::run_isolated(
       [&] {
         WorkerState state;
         prepare(state);
+        util::JsonWriter out;
+        out.begin_object();
+        if (needs_bridge(m_options)) {
+          // Python, torch, triton and the code's imports, checked before any workload runs. A
+          // Python baseline that cannot run here (its dependency, e.g. flashinfer, is missing)
+          // does not stop the run: the parent goes on without it.
+          const cuda::Context context;
+          std::string other_problem;
+          if (needs_bridge_for_more(m_options)) {
+            start_bridge(state, false);
+          } else {
+            try {
+              start_bridge(state, false);
+            } catch (const Error& e) {
+              other_problem = e.what();
+            }
+          }
+          if (state.bridge && python_other(m_options)) {
+            try {
+              state.bridge->load(engine::solution_code(*m_options.other_python), m_definition);
+            } catch (const Error& e) {
+              other_problem = e.what();
+            }
+          }
+          if (state.bridge) {
+            const engine::PythonInfo& i = state.bridge->info();
+            out.key("python").value(fmt::format(
+                "python {} ({}), torch {}{}{}, tensors by {}", i.python, i.executable, i.torch,
+                i.triton.empty() ? "" : ", triton " + i.triton,
+                i.cupti.empty() ? ", no cupti-python (CUDA events)" : ", cupti-python " + i.cupti,
+                state.bridge->transport_note()));
+          }
+          out.key("other_problem").value(other_problem);
+        }
         std::string warnings;
         for (const std::string& w : state.solution.warnings) {
           warnings += w + "\n";
         }
-        return warnings;
+        out.key("warnings").value(warnings).end_object();
+        return out.take();
       },
       timeout);
   if (checked.outcome != engine::IsolatedResult::Outcome::ok) {
@@ -221,8 +369,20 @@ void SolutionRunner::check(std::chrono::milliseconds timeout) {
                     : "building " + m_solution.name + ": " + engine::describe(checked) + "\n" +
                           checked.log);
   }
-  if (!checked.payload.empty()) {
-    spdlog::warn("{}", checked.payload.substr(0, checked.payload.size() - 1));
+  simdjson::dom::parser parser;
+  const util::JsonValue result = util::parse_json(parser, checked.payload, {"check child", 0});
+  if (result.find("python")) {
+    m_python_note = result.at("python").as_string();
+    spdlog::info("Python bridge: {}", m_python_note);
+  }
+  if (result.find("other_problem") && !result.at("other_problem").as_string().empty()) {
+    m_other_problem = result.at("other_problem").as_string();
+    m_options.other = nullptr; // the workers run without it
+    m_options.other_python = nullptr;
+  }
+  const std::string warnings = result.at("warnings").as_string();
+  if (!warnings.empty()) {
+    spdlog::warn("{}", warnings.substr(0, warnings.size() - 1));
   }
 }
 
@@ -231,6 +391,9 @@ std::string SolutionRunner::serve(std::uint64_t index) {
     m_state = std::make_unique<WorkerState>();
     prepare(*m_state);
     m_state->runtime.emplace(m_options.arch);
+    if (needs_bridge(m_options)) {
+      start_bridge(*m_state, true);
+    }
   }
   const core::Workload& w = m_set.workloads_of(m_definition.name).at(index).workload;
   return engine::workload_bench_to_json(m_work(*m_state, w));
@@ -261,6 +424,20 @@ void progress_line(bool enabled, const std::string& text) {
     fmt::print(stderr, "\r\033[K{}", text);
     std::fflush(stderr);
   }
+}
+
+std::string python_reference_hash(const core::Definition& definition) {
+  return util::Hasher().update("python\0" + definition.reference).hex_digest();
+}
+
+bool has_native_reference(const std::string& definition) {
+  const std::string prefix = "references/" + definition + "/";
+  for (const core::EmbeddedFile& f : core::embedded_files()) {
+    if (f.path.rfind(prefix, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string reference_hash(const std::string& definition) {

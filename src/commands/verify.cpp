@@ -1,5 +1,6 @@
 // fibkit verify: correctness of a solution on every workload of its definition, judged by the
-// official rules against fibkit's native reference, each workload in an isolated child process.
+// official rules against fibkit's native reference or the definition's Python one, each workload
+// in an isolated child process.
 #include "fibkit/engine/verify.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/commands/runner.hpp"
@@ -47,6 +48,8 @@ struct VerifyOptions {
   bool no_isolation = false;
   std::string sanitize;
   std::string save_traces;
+  std::string solution_json;
+  std::string reference = "auto";
 };
 
 std::string number(double v) {
@@ -54,15 +57,26 @@ std::string number(double v) {
 }
 
 ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
-  const core::ProjectConfig project = core::load_project_config(opt.config);
   const core::Dataset ds = core::load_dataset(opt.dataset);
   const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
 
-  const std::vector<const core::SolutionConfig*> selected =
-      select_solutions(project, opt.solution, opt.definition);
-  check_before_device(ds, selected, opt.workloads); // everything that needs no GPU first
+  // The project's solutions, or one official Solution JSON (--solution-json).
+  std::optional<core::ProjectConfig> project;
+  std::optional<OfficialSolution> official;
+  std::vector<const core::SolutionConfig*> selected;
+  if (opt.solution_json.empty()) {
+    project = core::load_project_config(opt.config);
+    selected = select_solutions(*project, opt.solution, opt.definition);
+    check_before_device(ds, selected, opt.workloads); // everything that needs no GPU first
+  } else {
+    official = load_official_solution(opt.solution_json, ds, opt.workloads);
+    selected.push_back(&official->config);
+  }
   const DeviceProbe device = probe_device("verify");
   const std::string arch = device.arch;
+  if (official) {
+    build_official_solution(*official, arch);
+  }
   const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
   const std::filesystem::path sanitizer =
       opt.sanitize.empty() ? std::filesystem::path() : engine::find_compute_sanitizer();
@@ -108,15 +122,20 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
     options.trials = opt.trials;
     options.dump_root = opt.dump;
     options.no_isolation = opt.no_isolation;
+    options.library = official && !official->python ? &official->library : nullptr;
+    options.python_solution = official && official->python ? &official->solution : nullptr;
+    options.python_checks =
+        opt.reference == "python" || (opt.reference == "auto" && !has_native_reference(def->name));
     SolutionRunner runner(ds.set, *def, *s, build, options, work);
     runner.check(timeout);
     const core::Tolerance& tolerance = runner.tolerance();
 
     const std::vector<core::Trace>& workloads = ds.set.workloads_of(def->name);
     if (!opt.json) {
-      fmt::print("{}  {}  {}  atol {} rtol {} ratio {}\n",
+      fmt::print("{}  {}  {}  atol {} rtol {} ratio {}  reference: {}\n",
                  util::styled(s->name, util::Style::bold, ctx.color_stdout), def->name, arch,
-                 tolerance.atol, tolerance.rtol, tolerance.required_matched_ratio.value_or(1.0));
+                 tolerance.atol, tolerance.rtol, tolerance.required_matched_ratio.value_or(1.0),
+                 options.python_checks ? "the definition's Python run" : "fibkit's native");
       fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>7}\n", "#", "uuid", "axes",
                  "status", "max abs", "max rel", "time");
     }
@@ -134,22 +153,16 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
       std::optional<engine::SanitizerResult> sanitized;
       if (!sanitizer.empty() && (verdict.status == core::EvaluationStatus::passed ||
                                  verdict.status == core::EvaluationStatus::incorrect_numerical)) {
-        std::vector<std::string> command = {fs::read_symlink("/proc/self/exe").string(),
-                                            "-q",
-                                            "verify",
-                                            "-c",
-                                            project.file.string(),
-                                            "-s",
-                                            s->name,
-                                            "--workloads",
-                                            std::to_string(wi),
-                                            "--trials",
-                                            "1",
-                                            "--seed",
-                                            std::to_string(opt.seed),
-                                            "--no-isolation",
-                                            "--preset",
-                                            opt.preset};
+        std::vector<std::string> command = {fs::read_symlink("/proc/self/exe").string(), "-q",
+                                            "verify"};
+        if (official) {
+          command.insert(command.end(), {"--solution-json", opt.solution_json});
+        } else {
+          command.insert(command.end(), {"-c", project->file.string(), "-s", s->name});
+        }
+        command.insert(command.end(), {"--workloads", std::to_string(wi), "--trials", "1", "--seed",
+                                       std::to_string(opt.seed), "--no-isolation", "--preset",
+                                       opt.preset, "--reference", opt.reference});
         if (opt.dataset) {
           command.insert(command.end(), {"--dataset", *opt.dataset});
         }
@@ -229,8 +242,20 @@ Command register_verify(CLI::App& app) {
   sub->add_option("-c,--config", opt->config,
                   "Project config (default: config.toml here or in a parent directory)");
   sub->add_option("-s,--solution", opt->solution, "Verify only this solution (default: all)");
+  sub->add_option("--solution-json", opt->solution_json,
+                  "Verify an official Solution JSON instead of the project: cuda/cpp with the "
+                  "TVM-FFI binding (e.g. what `fibkit pack` wrote) built as the official builder "
+                  "builds it (nvcc, plain sm_XY) and called through TVM-FFI, or python/triton "
+                  "loaded in a python3 child as the official Python/Triton builders load it")
+      ->excludes("-s");
   sub->add_option("--definition", opt->definition,
                   "Verify only the solutions of this definition (multi-definition projects)");
+  sub->add_option("--reference", opt->reference,
+                  "What the outputs are checked against: native (fibkit's fp32 CUDA reference, "
+                  "fast), python (the definition's own Python run through torch in a python3 "
+                  "child, as the official evaluator; $FIBKIT_PYTHON picks the interpreter) or "
+                  "auto (native where fibkit has one, else python; the default)")
+      ->check(CLI::IsMember({"native", "python", "auto"}));
   sub->add_option("--dataset", opt->dataset,
                   "TraceSet (default: $FIB_DATASET_PATH, else the embedded examples)");
   sub->add_option("--workloads", opt->workloads,

@@ -74,6 +74,7 @@ DefinitionSummary summarize_group(const Group& g) {
   }
   if (baseline_count > 0) {
     s.mean_baseline_speedup = baseline_sum / static_cast<double>(baseline_count);
+    s.contest_score = s.failed() > 0 ? 0.0 : *s.mean_baseline_speedup;
   }
   return s;
 }
@@ -313,6 +314,8 @@ void write_row(util::JsonWriter& json, const BenchRow& row) {
   write_text_or_null(json, row.bound);
   json.key("cost_basis");
   write_text_or_null(json, row.cost_basis);
+  json.key("ab_verdict");
+  write_text_or_null(json, row.ab_verdict);
   json.key("log").value(row.log);
   json.end_object();
 }
@@ -947,7 +950,8 @@ void detail_table(std::string& out, const Group& g, bool baseline) {
       trials += (trials.empty() ? "" : ", ") + time_text(t);
     }
     td(out, trials, "mono");
-    td(out, html_escape(r.cost_basis), "muted");
+    td(out, html_escape(r.ab_verdict.empty() ? r.cost_basis : r.cost_basis + "; " + r.ab_verdict),
+       "muted");
     put(out, "</tr>\n");
     if (!r.passed() && !r.log.empty()) {
       put(out, "<tr class=\"fail\"><td></td><td class=\"log\" colspan=\"{}\">{}</td></tr>\n",
@@ -958,6 +962,14 @@ void detail_table(std::string& out, const Group& g, bool baseline) {
 }
 
 } // namespace
+
+std::optional<double> speedup_over(std::optional<double> other_ms, double latency_ms) {
+  if (!other_ms || !std::isfinite(*other_ms) || !std::isfinite(latency_ms) || *other_ms <= 0 ||
+      latency_ms <= 0) {
+    return std::nullopt;
+  }
+  return *other_ms / latency_ms;
+}
 
 std::vector<DefinitionSummary> summarize_definitions(const BenchReport& report) {
   std::vector<DefinitionSummary> out;
@@ -1011,6 +1023,8 @@ std::string report_to_json(const BenchReport& report) {
     write_number(json, s.max_speedup);
     json.key("mean_baseline_speedup");
     write_number(json, s.mean_baseline_speedup);
+    json.key("contest_score");
+    write_number(json, s.contest_score);
     json.end_object();
   }
   json.end_array();
@@ -1080,8 +1094,11 @@ std::string render_table(const BenchReport& report, bool color) {
       }
       out += line + "\n";
       const std::string why = first_line(r.log);
-      if (!ok && !why.empty()) {
+      if (!why.empty() && (!ok || r.log.rfind("baseline not timed", 0) == 0)) {
         out += "        " + util::styled(clip(why, 110, "~"), Style::dim, color) + "\n";
+      }
+      if (!r.ab_verdict.empty()) {
+        out += "        " + util::styled(clip(r.ab_verdict, 110, "~"), Style::dim, color) + "\n";
       }
     }
     if (unconverged) {
@@ -1092,6 +1109,9 @@ std::string render_table(const BenchReport& report, bool color) {
     std::string summary = summary_sentence(s);
     if (s.mean_baseline_speedup) {
       summary += fmt::format(", {} vs baseline", speedup_text(*s.mean_baseline_speedup));
+    }
+    if (s.contest_score) {
+      summary += fmt::format("; contest score {}", speedup_text(*s.contest_score));
     }
     out += "  " + util::styled(summary, Style::bold, color) + "\n";
   }

@@ -65,4 +65,32 @@ bool dtype_is_integer(DType dtype) {
          dtype == DType::int8 || dtype == DType::boolean;
 }
 
+DLPackType dlpack_type(DType dtype) {
+  switch (dtype) {
+  case DType::float32:
+    return {2, 32};
+  case DType::float16:
+    return {2, 16};
+  case DType::bfloat16:
+    return {4, 16};
+  case DType::float8_e4m3fn:
+    return {10, 8};
+  case DType::float8_e5m2:
+    return {12, 8};
+  case DType::float4_e2m1:
+    return {17, 4};
+  case DType::int64:
+    return {0, 64};
+  case DType::int32:
+    return {0, 32};
+  case DType::int16:
+    return {0, 16};
+  case DType::int8:
+    return {0, 8};
+  case DType::boolean:
+    return {6, 8};
+  }
+  return {};
+}
+
 } // namespace fibkit::core

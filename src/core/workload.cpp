@@ -118,6 +118,20 @@ InputSpec parse_input_spec(const util::JsonValue& json) {
 
 } // namespace
 
+void write_scalar(util::JsonWriter& out, const ScalarValue& value) {
+  switch (value.kind) {
+  case ScalarValue::Kind::integer:
+    out.value(value.integer);
+    break;
+  case ScalarValue::Kind::floating:
+    out.value_inf_nan_null(value.floating);
+    break;
+  case ScalarValue::Kind::boolean:
+    out.value(value.boolean);
+    break;
+  }
+}
+
 Workload parse_workload(const util::JsonValue& json) {
   if (!json.is_object()) {
     json.fail(fmt::format("expected a workload object, got {}", json.type_name()));
@@ -145,17 +159,7 @@ void write_input_spec(util::JsonWriter& out, const InputSpec& spec) {
     break;
   case InputSpec::Kind::scalar:
     out.key("type").value("scalar").key("value");
-    switch (spec.value.kind) {
-    case ScalarValue::Kind::integer:
-      out.value(spec.value.integer);
-      break;
-    case ScalarValue::Kind::floating:
-      out.value_inf_nan_null(spec.value.floating);
-      break;
-    case ScalarValue::Kind::boolean:
-      out.value(spec.value.boolean);
-      break;
-    }
+    write_scalar(out, spec.value);
     break;
   case InputSpec::Kind::safetensors:
     out.key("type").value("safetensors").key("path").value(spec.path);

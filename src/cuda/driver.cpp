@@ -55,7 +55,6 @@ Driver load() {
   resolve("cuDevicePrimaryCtxRetain", d.cuDevicePrimaryCtxRetain);
   resolve("cuDevicePrimaryCtxRelease", d.cuDevicePrimaryCtxRelease);
   resolve("cuCtxSetCurrent", d.cuCtxSetCurrent);
-  resolve("cuCtxSynchronize", d.cuCtxSynchronize);
   resolve("cuStreamCreate", d.cuStreamCreate);
   resolve("cuStreamDestroy", d.cuStreamDestroy);
   resolve("cuStreamSynchronize", d.cuStreamSynchronize);

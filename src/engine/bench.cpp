@@ -116,15 +116,17 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
   out.timer = timer.timer_name();
   out.fallback = timer.fallback_reason();
 
-  PlanExecutor solution(*job.solution, def, *job.solution_build, ctx);
-  solution.prepare(axes);
-  std::optional<PlanExecutor> reference;
+  const std::unique_ptr<Runnable> solution = make_solution(job, ctx);
+  solution->prepare(axes);
+  std::unique_ptr<Runnable> reference;
   std::optional<core::LatencyCache> cache;
   core::LatencyKey key{
       def.name,
       w.uuid,
       settings.gpu_name,
-      settings.mode == BenchMode::contest ? "contest-" + out.timer : "kernel-" + out.timer,
+      job.python_timed                      ? std::string("python-contest")
+      : settings.mode == BenchMode::contest ? "contest-" + out.timer
+                                            : "kernel-" + out.timer,
       fmt::format("{}/{}/{}", settings.warmup, settings.iterations, settings.trials),
       settings.reference_hash};
   if (settings.time_reference) {
@@ -138,17 +140,41 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
       }
     }
     if (!out.reference_cached) {
-      reference.emplace(*job.reference, def, *job.reference_build, ctx);
+      reference = make_reference(job, ctx, true);
       reference->prepare(axes);
     }
   }
-  std::optional<PlanExecutor> second;
+  std::unique_ptr<Runnable> second;
   if (other) {
-    second.emplace(*other->solution, def, *other->build, ctx);
-    second->prepare(axes);
+    try {
+      if (other->python_id != 0) {
+        second = std::make_unique<PythonRunnable>(*job.bridge, other->python_id, def);
+      } else if (other->library != nullptr) {
+        second = std::make_unique<TvmFfiFunction>(*other->library, def);
+      } else {
+        second = std::make_unique<PlanExecutor>(*other->solution, def, *other->build, ctx);
+      }
+      second->prepare(axes);
+    } catch (const std::exception& e) {
+      out.other_error = e.what();
+      second.reset();
+    }
   }
 
-  const auto time_one = [&](const PlanExecutor& exec, CallArgs& args) {
+  const auto time_one = [&](const Runnable& exec, CallArgs& args) {
+    // Code in another process (the Python bridge) is timed there by the contest method, in
+    // kernel mode too (its launches are not this process's to queue behind a spin kernel).
+    if (std::optional<OwnTiming> own = exec.time_itself(args, ctx.stream(), settings.warmup,
+                                                        settings.iterations, settings.use_cupti)) {
+      if (!own->fallback.empty() && out.fallback.find(own->fallback) == std::string::npos) {
+        out.fallback += (out.fallback.empty() ? "" : "; ") + ("Python bridge: " + own->fallback);
+      }
+      Timing t;
+      t.samples_ms = std::move(own->samples_ms);
+      t.kernels = std::move(own->kernels);
+      t.median_ms = core::median(t.samples_ms);
+      return t;
+    }
     const TimedCall call = [&](CUstream stream) { exec.run(args, stream); };
     return settings.mode == BenchMode::contest
                ? timer.contest(call, settings.warmup, settings.iterations)
@@ -164,16 +190,22 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
     }
     std::vector<cuda::DeviceBuffer> outputs = allocate_outputs(def, axes, call.args, ctx.stream());
     // Interleaved per trial: solution, other, reference, so that a drifting clock affects all.
-    sol_t.push_back(time_one(solution, call.args));
+    sol_t.push_back(time_one(*solution, call.args));
     if (second) {
-      other_t.push_back(time_one(*second, call.args));
+      try {
+        other_t.push_back(time_one(*second, call.args));
+      } catch (const std::exception& e) {
+        out.other_error = e.what();
+        second.reset();
+        other_t.clear();
+      }
     }
     if (reference) {
       ref_t.push_back(time_one(*reference, call.args));
     }
   }
   out.solution = summarise(sol_t);
-  if (second) {
+  if (!other_t.empty()) {
     out.other = summarise(other_t);
   }
   if (reference) {
@@ -190,6 +222,7 @@ std::string workload_bench_to_json(const WorkloadBench& b) {
   out.begin_object().key("verdict").raw(verdict_to_json(b.verdict));
   out.key("timer").value(b.timer).key("fallback").value(b.fallback);
   out.key("reference_cached").value(b.reference_cached);
+  out.key("other_error").value(b.other_error);
   for (const auto& [name, t] :
        {std::pair{"solution", &b.solution}, {"reference", &b.reference}, {"other", &b.other}}) {
     out.key(name);
@@ -218,6 +251,7 @@ WorkloadBench workload_bench_from_json(const std::string& json) {
   b.timer = root.at("timer").as_string();
   b.fallback = root.at("fallback").as_string();
   b.reference_cached = root.at("reference_cached").as_bool();
+  b.other_error = root.at("other_error").as_string();
   for (const auto& [name, t] :
        {std::pair{"solution", &b.solution}, {"reference", &b.reference}, {"other", &b.other}}) {
     if (root.has_non_null(name)) {

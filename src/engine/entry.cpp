@@ -278,35 +278,6 @@ std::string c_identifier(std::string_view name) {
   return out;
 }
 
-// DLPack code and bits of a definition dtype.
-std::pair<int, int> dlpack_type(core::DType d) {
-  switch (d) {
-  case core::DType::float32:
-    return {2, 32};
-  case core::DType::float16:
-    return {2, 16};
-  case core::DType::bfloat16:
-    return {4, 16};
-  case core::DType::float8_e4m3fn:
-    return {10, 8};
-  case core::DType::float8_e5m2:
-    return {12, 8};
-  case core::DType::float4_e2m1:
-    return {17, 4};
-  case core::DType::int64:
-    return {0, 64};
-  case core::DType::int32:
-    return {0, 32};
-  case core::DType::int16:
-    return {0, 16};
-  case core::DType::int8:
-    return {0, 8};
-  case core::DType::boolean:
-    return {6, 8};
-  }
-  return {0, 0};
-}
-
 bool is_float_dtype(core::DType d) {
   return !core::dtype_is_integer(d);
 }
@@ -609,7 +580,7 @@ std::string generate_entry(const EntryInput& in) {
       if (t.is_scalar()) {
         continue;
       }
-      const auto [code, bits] = dlpack_type(t.dtype);
+      const auto [code, bits] = core::dlpack_type(t.dtype);
       line(fmt::format("  check_tensor({}, \"{}\", {}, \"{}\", {}, {}, {}, device);",
                        param_name[t.name], role, cpp_string_literal(t.name),
                        core::dtype_name(t.dtype), code, bits, t.shape->size()));

@@ -161,7 +161,7 @@ std::vector<cuda::DeviceBuffer> allocate_outputs(const core::Definition& def,
 // Runs a prepared solution on the inputs into fresh poisoned outputs and returns them. The
 // executor (and so its loaded module) lives across trials, as the official harness keeps the
 // solution loaded: a kernel that caches results between calls is caught by the next trial.
-std::vector<core::HostTensor> run_solution(const PlanExecutor& exec, const core::Definition& def,
+std::vector<core::HostTensor> run_solution(const Runnable& exec, const core::Definition& def,
                                            CallData& call,
                                            const std::map<std::string, std::int64_t>& axes,
                                            const cuda::Context& ctx) {
@@ -176,6 +176,24 @@ std::vector<core::HostTensor> run_solution(const PlanExecutor& exec, const core:
   return host;
 }
 
+std::unique_ptr<Runnable> make_solution(const VerifyJob& job, const cuda::Context& ctx) {
+  if (job.python_solution != 0) {
+    return std::make_unique<PythonRunnable>(*job.bridge, job.python_solution, *job.definition);
+  }
+  if (job.solution_library != nullptr) {
+    return std::make_unique<TvmFfiFunction>(*job.solution_library, *job.definition);
+  }
+  return std::make_unique<PlanExecutor>(*job.solution, *job.definition, *job.solution_build, ctx);
+}
+
+std::unique_ptr<Runnable> make_reference(const VerifyJob& job, const cuda::Context& ctx,
+                                         bool for_timing) {
+  if (for_timing ? job.python_timed : job.python_checks) {
+    return std::make_unique<PythonRunnable>(*job.bridge, job.python_reference, *job.definition);
+  }
+  return std::make_unique<PlanExecutor>(*job.reference, *job.definition, *job.reference_build, ctx);
+}
+
 WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w,
                                 VerifyRuntime& runtime) {
   const core::Definition& def = *job.definition;
@@ -184,14 +202,22 @@ WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w,
   std::map<std::string, std::int64_t> axes(w.axes.begin(), w.axes.end());
   WorkloadVerdict verdict;
   std::vector<core::OutputCheck> trials;
-  PlanExecutor solution(*job.solution, def, *job.solution_build, ctx);
-  PlanExecutor reference(*job.reference, def, *job.reference_build, ctx);
-  solution.prepare(axes);
-  reference.prepare(axes);
+  const std::unique_ptr<Runnable> solution = make_solution(job, ctx);
+  const std::unique_ptr<Runnable> reference = make_reference(job, ctx, false);
+  solution->prepare(axes);
+  reference->prepare(axes);
   for (int trial = 0; trial < job.trials; ++trial) {
     CallData call = make_inputs(job, w, axes, gen, trial, ctx);
     verdict.synthesized = verdict.synthesized || call.synthesized;
-    const std::vector<core::HostTensor> sol = run_solution(solution, def, call, axes, ctx);
+    std::vector<core::HostTensor> sol;
+    try {
+      sol = run_solution(*solution, def, call, axes, ctx);
+    } catch (const OutputMismatch& e) { // a value-returning Python solution's wrong shape/dtype
+      const auto status = core::parse_status(e.status());
+      verdict.status = status ? *status : core::EvaluationStatus::runtime_error;
+      verdict.log = fmt::format("trial {}: {}", trial, e.what());
+      return verdict;
+    }
     // A kernel that writes its inputs fails, whatever its outputs.
     for (std::size_t i = 0; i < def.inputs.size(); ++i) {
       if (def.inputs[i].is_scalar()) {
@@ -204,7 +230,7 @@ WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w,
         return verdict;
       }
     }
-    const std::vector<core::HostTensor> ref = run_solution(reference, def, call, axes, ctx);
+    const std::vector<core::HostTensor> ref = run_solution(*reference, def, call, axes, ctx);
     if (!job.dump_root.empty()) {
       write_dump(job.dump_root / job.solution->name / w.uuid /
                      fmt::format("trial{}.safetensors", trial),
@@ -251,17 +277,7 @@ void write_dump(const std::filesystem::path& file, const core::Definition& def,
     }
     const core::ScalarValue& v = scalars.at(i);
     util::JsonWriter text;
-    switch (v.kind) {
-    case core::ScalarValue::Kind::integer:
-      text.value(v.integer);
-      break;
-    case core::ScalarValue::Kind::floating:
-      text.value(v.floating);
-      break;
-    case core::ScalarValue::Kind::boolean:
-      text.value(v.boolean);
-      break;
-    }
+    core::write_scalar(text, v);
     metadata["scalar." + def.inputs[i].name] = text.take();
   }
   for (std::size_t o = 0; o < def.outputs.size(); ++o) {

@@ -65,3 +65,38 @@ fibkit_cli_test("pack warns about arch guards compiled out in source mode" 0 ""
 fibkit_cli_test("pack: the config's defines reach the packed kernel files" 0
                 "#define FEAT_ROWS_PER_BLOCK 4\\\\n#line 1 \\\\\"scale.cu\\\\\""
                 "" ARGS pack --config ${_features}/config.toml --dataset ${_features}/dataset)
+
+# A hand-written official CUDA solution (its own TVM-FFI host code, no launch plan).
+add_test(NAME "official: hand-written solution builds with the official TVM-FFI builder"
+         COMMAND ${CMAKE_COMMAND} -E env PATH=$ENV{PATH}:/usr/local/cuda/bin
+                 ${_py} ${PROJECT_SOURCE_DIR}/tools/official_build.py
+                 ${CMAKE_CURRENT_LIST_DIR}/handwritten/solution.json --arch 10.0)
+set_tests_properties("official: hand-written solution builds with the official TVM-FFI builder"
+                     PROPERTIES LABELS official SKIP_RETURN_CODE 77)
+
+# --solution-json is checked before the GPU: what cannot run is said on any machine.
+fibkit_cli_test("verify --solution-json takes a Triton solution up to the GPU check" 4 ""
+                "needs a GPU" ENV CUDA_VISIBLE_DEVICES=
+                ARGS verify --solution-json ${CMAKE_CURRENT_LIST_DIR}/triton/solution.json)
+fibkit_cli_test("bench --reference python is checked before the GPU" 4 ""
+                "needs a GPU" ENV CUDA_VISIBLE_DEVICES=
+                ARGS bench --reference python --speedup-reference python
+                     --solution-json ${CMAKE_CURRENT_LIST_DIR}/triton/solution.json)
+fibkit_cli_test("verify --reference takes native, python or auto" 2 ""
+                "--reference: torch not in \\{native,python,auto\\}"
+                ARGS verify --reference torch)
+fibkit_cli_test("bench --solution-json needs the definition in the dataset" 1 ""
+                "definition \"gdn_decode_qk4_v8_d128_k_last\" is not in the dataset"
+                ARGS bench --dataset ${_features}/dataset
+                     --solution-json ${CMAKE_CURRENT_LIST_DIR}/handwritten/solution.json)
+fibkit_cli_test("verify --solution-json without a GPU exits 4 after the checks" 4 ""
+                "needs a GPU" ENV CUDA_VISIBLE_DEVICES=
+                ARGS verify --solution-json ${CMAKE_CURRENT_LIST_DIR}/handwritten/solution.json)
+fibkit_cli_test("bench --baseline flashinfer gets to the GPU check" 4 ""
+                "needs a GPU" ENV CUDA_VISIBLE_DEVICES=
+                ARGS bench --baseline flashinfer
+                     --solution-json ${CMAKE_CURRENT_LIST_DIR}/triton/solution.json)
+fibkit_cli_test("bench --baseline FILE.json must be a readable Solution" 1 ""
+                "no-such-baseline.json"
+                ARGS bench --baseline no-such-baseline.json
+                     --solution-json ${CMAKE_CURRENT_LIST_DIR}/triton/solution.json)

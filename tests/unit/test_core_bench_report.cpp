@@ -29,6 +29,7 @@ using fibkit::core::LatencyStats;
 using fibkit::core::render_html;
 using fibkit::core::render_table;
 using fibkit::core::report_to_json;
+using fibkit::core::speedup_over;
 using fibkit::core::summarize_definitions;
 using fibkit::util::parse_json;
 
@@ -171,6 +172,52 @@ TEST_CASE("summarize_definitions: one summary per (solution, definition), mean o
   CHECK(f[0].passed == 0);
   CHECK_FALSE(f[0].mean_speedup);
   CHECK(summarize_definitions(base_report()).empty());
+}
+
+TEST_CASE("speedup_over: the other latency over the solution's", "[report]") {
+  REQUIRE(speedup_over(2.0, 0.5));
+  CHECK(*speedup_over(2.0, 0.5) == Approx(4.0)); // a reference 4x slower is a 4x speedup
+  CHECK(*speedup_over(0.5, 2.0) == Approx(0.25));
+  CHECK_FALSE(speedup_over(std::nullopt, 1.0));
+  CHECK_FALSE(speedup_over(0.0, 1.0));
+  CHECK_FALSE(speedup_over(1.0, 0.0));
+  CHECK_FALSE(speedup_over(std::numeric_limits<double>::infinity(), 1.0));
+}
+
+TEST_CASE("summarize_definitions: the contest score is the mean baseline speedup, 0 on a failure",
+          "[report]") {
+  BenchReport rep = base_report();
+  for (std::size_t i = 0; i < 3; ++i) {
+    BenchRow r = passed_row("s", "gdn", i, 0.01, 1.0);
+    r.baseline_ms = 0.01 * static_cast<double>(i + 1); // 1x, 2x, 3x
+    r.baseline_speedup = speedup_over(r.baseline_ms, *r.latency_ms);
+    rep.rows.push_back(r);
+  }
+  std::vector<DefinitionSummary> s = summarize_definitions(rep);
+  REQUIRE(s.size() == 1);
+  REQUIRE(s[0].contest_score);
+  CHECK(*s[0].contest_score == Approx(2.0));
+  CHECK(report_to_json(rep).find("\"contest_score\": 2") != std::string::npos);
+
+  rep.rows.push_back(failed_row("s", "gdn", 3, "INCORRECT_NUMERICAL", "off"));
+  s = summarize_definitions(rep);
+  REQUIRE(s[0].contest_score);
+  CHECK(*s[0].contest_score == 0.0); // any failed workload zeroes the definition
+  CHECK(*s[0].mean_baseline_speedup == Approx(2.0));
+
+  CHECK_FALSE(summarize_definitions(mixed_report())[0].contest_score); // no baseline timings
+}
+
+TEST_CASE("report_to_json: the A/B verdict has its own field, apart from the cost basis",
+          "[report]") {
+  BenchReport rep = base_report();
+  BenchRow r = passed_row("b", "gdn", 0, 0.01, 1.0);
+  r.ab_verdict = "A=a B=b: B is faster";
+  rep.rows.push_back(r);
+  const std::string json = report_to_json(rep);
+  CHECK(json.find("\"ab_verdict\": \"A=a B=b: B is faster\"") != std::string::npos);
+  CHECK(json.find("\"cost_basis\": \"formula\"") != std::string::npos);
+  CHECK_THAT(render_table(rep, false), Catch::Contains("A=a B=b: B is faster"));
 }
 
 TEST_CASE("report_to_json: one parsable document with summaries and nulls", "[report]") {

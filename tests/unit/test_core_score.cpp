@@ -20,21 +20,19 @@ core::ScoredTrace failed(const std::string& solution, const std::string& workloa
 // Definition A (workloads w1..w3) and B (w4, w5); baseline author "flashinfer".
 core::ScoreInput contest() {
   core::ScoreInput in;
-  in.solutions = {{"fi-a", "flashinfer", "A"}, {"fi-b", "flashinfer", "B"},
-                  {"me-a1", "me", "A"},        {"me-a2", "me", "A"},
-                  {"me-b", "me", "B"},         {"you-a", "you", "A"}};
-  in.traces = {
-      passed("fi-a", "w1", 2.0), passed("fi-a", "w2", 4.0), failed("fi-a", "w3"),
-      passed("fi-b", "w4", 1.0), passed("fi-b", "w5", 3.0),
-      // me-a1: w1 twice (the faster counts), w2, and w3 where the baseline failed.
-      passed("me-a1", "w1", 1.5), passed("me-a1", "w1", 1.0), passed("me-a1", "w2", 8.0),
-      passed("me-a1", "w3", 0.1),
-      // me-a2 is faster but failed once: it scores 0.
-      passed("me-a2", "w1", 0.1), failed("me-a2", "w2"),
-      // me-b: w4 only (w5 untouched).
-      passed("me-b", "w4", 0.5),
-      // you-a: a failure on a workload the baseline failed still zeroes it.
-      passed("you-a", "w1", 1.0), failed("you-a", "w3")};
+  in.solutions = {{"fi-a", "flashinfer", "A"}, {"fi-b", "flashinfer", "B"}, {"me-a1", "me", "A"},
+                  {"me-a2", "me", "A"},        {"me-b", "me", "B"},         {"you-a", "you", "A"}};
+  in.traces = {passed("fi-a", "w1", 2.0), passed("fi-a", "w2", 4.0), failed("fi-a", "w3"),
+               passed("fi-b", "w4", 1.0), passed("fi-b", "w5", 3.0),
+               // me-a1: w1 twice (the faster counts), w2, and w3 where the baseline failed.
+               passed("me-a1", "w1", 1.5), passed("me-a1", "w1", 1.0), passed("me-a1", "w2", 8.0),
+               passed("me-a1", "w3", 0.1),
+               // me-a2 is faster but failed once: it scores 0.
+               passed("me-a2", "w1", 0.1), failed("me-a2", "w2"),
+               // me-b: w4 only (w5 untouched).
+               passed("me-b", "w4", 0.5),
+               // you-a: a failure on a workload the baseline failed still zeroes it.
+               passed("you-a", "w1", 1.0), failed("you-a", "w3")};
   return in;
 }
 
@@ -104,8 +102,7 @@ TEST_CASE("score: the baseline must be exactly one solution of the definition", 
                     Catch::Contains("invalid performance data"));
 }
 
-TEST_CASE("score: FlashInfer's authors count as one, as the organisers renamed them",
-          "[score]") {
+TEST_CASE("score: FlashInfer's authors count as one, as the organisers renamed them", "[score]") {
   CHECK(core::collapse_flashinfer_author("flashinfer, deep_gemm") == "flashinfer");
   CHECK(core::collapse_flashinfer_author("flashinfer") == "flashinfer");
   CHECK(core::collapse_flashinfer_author("my-flashinfer") == "my-flashinfer");

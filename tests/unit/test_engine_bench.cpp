@@ -25,6 +25,7 @@ TEST_CASE("bench: a workload's result round-trips through its JSON payload", "[e
   CHECK(back.verdict.synthesized);
   REQUIRE(back.verdict.correctness);
   CHECK(back.verdict.correctness->max_absolute_error == 1e-3);
+  CHECK(back.verdict.correctness->max_relative_error == 0.25);
   CHECK(back.timer == "cupti");
   REQUIRE(back.solution);
   CHECK(back.solution->trial_ms == b.solution->trial_ms);
@@ -37,7 +38,30 @@ TEST_CASE("bench: a workload's result round-trips through its JSON payload", "[e
   CHECK(back.reference->latency_ms == 0.2);
   CHECK(back.reference_cached);
   CHECK_FALSE(back.other);
+  CHECK(back.other_error.empty());
   REQUIRE(back.cost);
   CHECK(back.cost->flops == 9.17e5);
   CHECK(back.cost->basis == "B=1");
+}
+
+TEST_CASE("bench: the verdict's errors keep their names on the wire", "[engine]") {
+  engine::WorkloadVerdict v;
+  v.status = core::EvaluationStatus::incorrect_numerical;
+  v.correctness = core::Correctness{0.5, 0.125, ""};
+  const std::string json = engine::verdict_to_json(v);
+  CHECK_THAT(json, Catch::Contains("\"max_relative_error\":0.5"));
+  CHECK_THAT(json, Catch::Contains("\"max_absolute_error\":0.125"));
+  const engine::WorkloadVerdict back = engine::verdict_from_json(json);
+  REQUIRE(back.correctness);
+  CHECK(back.correctness->max_relative_error == 0.5);
+  CHECK(back.correctness->max_absolute_error == 0.125);
+}
+
+TEST_CASE("bench: a baseline that could not be timed travels as other_error", "[engine]") {
+  engine::WorkloadBench b;
+  b.other_error = "Python bridge: ModuleNotFoundError: No module named 'flashinfer'";
+  const engine::WorkloadBench back =
+      engine::workload_bench_from_json(engine::workload_bench_to_json(b));
+  CHECK(back.other_error == b.other_error);
+  CHECK_FALSE(back.other);
 }

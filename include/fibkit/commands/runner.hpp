@@ -10,6 +10,8 @@
 #include "fibkit/engine/bench.hpp"
 
 #include "fibkit/engine/isolation.hpp"
+#include "fibkit/engine/python_bridge.hpp"
+#include "fibkit/engine/tvm_ffi.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -47,6 +49,35 @@ void check_before_device(const core::Dataset& ds,
                          const std::vector<const core::SolutionConfig*>& selected,
                          const std::string& workloads);
 
+/// An official Solution JSON given with --solution-json: verified and timed as the official
+/// evaluator runs it: cuda/cpp sources built as the official TVM-FFI builder builds them, the
+/// exported function called through the TVM-FFI C ABI; python/triton sources loaded in the
+/// Python bridge as the official Python and Triton builders load them.
+struct OfficialSolution {
+  core::Solution solution;
+  core::SolutionConfig config;   ///< name, definition, author, where: for reports and traces
+  bool python = false;           ///< language python or triton: runs in the Python bridge
+  engine::TvmFfiLibrary library; ///< after build_official_solution() (cuda/cpp)
+};
+
+/// Loads and validates `file` (no GPU, nothing built): a python/triton solution, or a cuda/cpp
+/// one with the TVM-FFI binding (destination-passing), whose definition is in the dataset and
+/// whose workloads `workloads` selects.
+OfficialSolution load_official_solution(const std::string& file, const core::Dataset& ds,
+                                        const std::string& workloads);
+/// The same checks for a Solution already read (`where` names it in errors).
+OfficialSolution official_solution(core::Solution solution, const std::string& where,
+                                   const core::Dataset& ds, const std::string& workloads);
+
+/// The dataset's FlashInfer baseline of `definition` (a solution under solutions/ whose author
+/// starts with "flashinfer", as the organisers named them); nullptr when there is none.
+const core::Solution* flashinfer_baseline(const core::Dataset& ds, const std::string& definition);
+
+/// Builds a cuda/cpp one for the GPU's arch (plain, as the official builder's nvidia-smi rule)
+/// under the cache directory; nvcc runs in this process, CUDA is not initialised. Nothing to do
+/// for a Python one.
+void build_official_solution(OfficialSolution& official, const std::string& arch);
+
 /// The embedded native reference of `definition`, written to `dir`; nullopt when there is none.
 std::optional<core::ProjectConfig> load_reference(const std::string& definition,
                                                   const std::filesystem::path& dir);
@@ -60,6 +91,10 @@ struct WorkerState {
   engine::VerifyJob job;
   std::optional<engine::VerifyRuntime> runtime;
   std::optional<engine::GpuTimer> timer;
+  std::unique_ptr<engine::PythonBridge> bridge; ///< when Python code runs
+  /// The --baseline / --compare solution, ready to time; empty when there is none or it
+  /// cannot run here.
+  std::optional<engine::OtherSolution> other_solution;
 
   /// The timer, created on first use (its flush buffer and CUPTI probe are paid once).
   engine::GpuTimer& gpu_timer(bool use_cupti);
@@ -79,13 +114,27 @@ public:
     std::string arch;
     core::ToleranceFlags tolerance;
     std::uint64_t seed = 0;
-    int trials = 2;                              ///< correctness trials
-    std::filesystem::path dump_root;             ///< verify --dump
-    const core::SolutionConfig* other = nullptr; ///< bench --baseline / --compare
-    bool no_isolation = false;                   ///< run in this process (verify --no-isolation)
+    int trials = 2;                  ///< correctness trials
+    std::filesystem::path dump_root; ///< verify --dump
+    /// bench --baseline / --compare: a project solution (built with NVRTC), or with
+    /// `other_library` / `other_python` set an official Solution (its name in `other`).
+    const core::SolutionConfig* other = nullptr;
+    const engine::TvmFfiLibrary* other_library = nullptr;
+    const core::Solution* other_python = nullptr;
+    bool no_isolation = false; ///< run in this process (verify --no-isolation)
+    /// An official solution (--solution-json): its library runs instead of an NVRTC build.
+    const engine::TvmFfiLibrary* library = nullptr;
+    /// An official Python/Triton solution: runs in the Python bridge.
+    const core::Solution* python_solution = nullptr;
+    /// The definition's Python `run` (in the Python bridge) instead of the native reference:
+    /// for the correctness checks (--reference python) and/or for the timed reference whose
+    /// latency gives the speedup (bench's default, as the official speedup_factor).
+    bool python_checks = false;
+    bool python_timed = false;
   };
 
-  /// Throws fibkit::Error when there is no native reference for `definition`.
+  /// Throws fibkit::Error when there is no native reference for `definition` and the Python
+  /// one was not asked for.
   SolutionRunner(const core::TraceSet& set, const core::Definition& definition,
                  const core::SolutionConfig& solution, const engine::BuildSettings& build,
                  Options options, WorkloadFn work);
@@ -98,11 +147,19 @@ public:
   /// threw or timed out gives RUNTIME_ERROR or TIMEOUT with its log.
   engine::WorkloadBench run(std::size_t index, std::chrono::milliseconds timeout);
 
-  const core::SolutionConfig& reference() const { return m_reference_project.solutions.front(); }
   const core::Tolerance& tolerance() const { return m_tolerance; }
+  /// What the Python bridge reported in the check child (python, torch, transport); empty when
+  /// no Python code runs.
+  const std::string& python_note() const { return m_python_note; }
+  /// Why the --baseline solution cannot run here (e.g. its Python dependency is missing); the
+  /// runs then go on without it. Empty when it loaded.
+  const std::string& other_problem() const { return m_other_problem; }
 
 private:
   void prepare(WorkerState& state) const;
+  /// Starts the bridge and loads the Python code, the Python baseline when `load_other` (needs a
+  /// current CUDA context).
+  void start_bridge(WorkerState& state, bool load_other) const;
   std::string serve(std::uint64_t index);
 
   const core::TraceSet& m_set;
@@ -112,7 +169,9 @@ private:
   Options m_options;
   WorkloadFn m_work;
   std::filesystem::path m_scratch;
-  core::ProjectConfig m_reference_project;
+  std::optional<core::ProjectConfig> m_reference_project; ///< the native reference
+  std::string m_python_note;
+  std::string m_other_problem;
   core::Tolerance m_tolerance;
   std::unique_ptr<WorkerState> m_state; ///< in the worker child (or in-process)
   engine::IsolatedWorker m_worker;
@@ -123,6 +182,11 @@ void progress_line(bool enabled, const std::string& text);
 
 /// A hash of the embedded reference's files (keys the reference latency cache).
 std::string reference_hash(const std::string& definition);
+/// A hash of the definition's Python reference (keys the latency cache for --reference python).
+std::string python_reference_hash(const core::Definition& definition);
+
+/// Whether fibkit has a native reference for `definition`.
+bool has_native_reference(const std::string& definition);
 
 /// "batch_size=64 seq_len=1".
 std::string axes_text(const core::Workload& workload);

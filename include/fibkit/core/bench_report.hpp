@@ -55,7 +55,9 @@ struct BenchRow {
   std::optional<double> practical_bw_fraction;
   std::string bound;      ///< "memory", "compute" or empty when unknown
   std::string cost_basis; ///< where flops/bytes come from, e.g. "formula"
-  std::string log;        ///< error text of a failed row
+  /// --compare: whether the two solutions differ beyond the run-to-run spread (core::describe)
+  std::string ab_verdict;
+  std::string log; ///< error text of a failed row, or why the baseline was not timed
 
   /// status == "PASSED".
   bool passed() const { return status == "PASSED"; }
@@ -90,16 +92,23 @@ struct DefinitionSummary {
   std::size_t passed = 0;
   /// PASSED rows with a finite speedup: those that `mean_speedup` averages.
   std::size_t scored = 0;
-  /// Arithmetic mean of the speedups of the PASSED rows (the contest score); nullopt when
-  /// no row counts.
+  /// Arithmetic mean of the speedups over the reference of the PASSED rows; nullopt when no
+  /// row counts.
   std::optional<double> mean_speedup;
   std::optional<double> min_speedup; ///< over the same rows
   std::optional<double> max_speedup;
   /// Arithmetic mean of the finite baseline speedups of the PASSED rows.
   std::optional<double> mean_baseline_speedup;
+  /// The contest's score of the definition: the mean over its workloads of baseline latency /
+  /// solution latency, 0 when any workload is not PASSED; nullopt without baseline timings.
+  std::optional<double> contest_score;
 
   std::size_t failed() const { return workloads - passed; }
 };
+
+/// `other_ms / latency_ms` (a speedup over the reference or the baseline) when both are positive
+/// and finite; nullopt otherwise.
+std::optional<double> speedup_over(std::optional<double> other_ms, double latency_ms);
 
 /// One summary per (solution, definition), in the order of their first row.
 std::vector<DefinitionSummary> summarize_definitions(const BenchReport& report);

@@ -32,4 +32,12 @@ std::size_t dtype_size(DType dtype);
 /// True for the integer and bool types.
 bool dtype_is_integer(DType dtype);
 
+/// The DLPack type of a dtype, as torch exports it: {code, bits} with kDLInt 0, kDLFloat 2,
+/// kDLBfloat 4, kDLBool 6, kDLFloat8_e4m3fn 10, kDLFloat8_e5m2 12, kDLFloat4_e2m1fn 17.
+struct DLPackType {
+  int code = 0;
+  int bits = 0;
+};
+DLPackType dlpack_type(DType dtype);
+
 } // namespace fibkit::core

@@ -44,6 +44,9 @@ struct Workload {
 };
 
 /// Parses a workload object with the official model's rules. Throws fibkit::Error with path.
+/// Writes a scalar as the official model serialises it (a float NaN or infinity as null).
+void write_scalar(util::JsonWriter& out, const ScalarValue& value);
+
 Workload parse_workload(const util::JsonValue& json);
 /// Writes the workload as pydantic does (`{"axes":..,"inputs":..,"uuid":..}`).
 void write_workload(util::JsonWriter& out, const Workload& workload);

@@ -30,10 +30,13 @@ struct BenchSettings {
   std::string reference_hash;
 };
 
-/// One more solution timed with the same inputs (--baseline, --compare).
+/// One more solution timed with the same inputs (--baseline, --compare): a project solution's
+/// NVRTC build, an official CUDA solution's library, or Python code loaded in the job's bridge.
 struct OtherSolution {
   const core::SolutionConfig* solution = nullptr;
   const SolutionBuild* build = nullptr;
+  const TvmFfiLibrary* library = nullptr;
+  int python_id = 0;
 };
 
 /// The timings of one solution on one workload.
@@ -53,6 +56,7 @@ struct WorkloadBench {
   std::optional<SolutionTiming> reference;
   bool reference_cached = false;
   std::optional<SolutionTiming> other;
+  std::string other_error; ///< why the other solution has no timing (it raised or crashed)
   std::optional<core::Cost> cost;
   std::string timer;    ///< "cupti" or "cuda-events"
   std::string fallback; ///< why CUDA events, when CUPTI was wanted
@@ -60,7 +64,9 @@ struct WorkloadBench {
 
 /// Verifies `workload` (job.trials trials), then, when it passed, times the solution, the
 /// reference (unless cached) and `other` on settings.trials fresh input sets with `timer` (made
-/// on runtime.context; settings.mode picks contest or kernel mode).
+/// on runtime.context; settings.mode picks contest or kernel mode). An error of `other` (a
+/// baseline that cannot run this workload) leaves it untimed with `other_error`, not the
+/// solution failed.
 WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings,
                              const std::optional<OtherSolution>& other,
                              const core::Workload& workload, VerifyRuntime& runtime,

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,23 +27,52 @@ struct CallArgs {
   std::vector<CUdeviceptr> outputs;       ///< in definition order
 };
 
-class PlanExecutor {
+/// The contest-method timing of a Runnable that times itself (its code runs in another process,
+/// whose launches this process's CUPTI cannot see).
+struct OwnTiming {
+  std::vector<double> samples_ms; ///< per measured call
+  std::vector<std::string> kernels;
+  std::string timer;    ///< "cupti" or "cuda-events"
+  std::string fallback; ///< why CUDA events
+};
+
+/// A solution (or reference) that runs on a device: prepared for one workload's sizes, then
+/// called with the tensors of one call on a stream. PlanExecutor (fibkit's NVRTC launch plan)
+/// and TvmFfiFunction (an official solution's shared library, tvm_ffi.hpp) are the two kinds.
+class Runnable {
+public:
+  virtual ~Runnable() = default;
+  /// Evaluates what depends on the workload's var axes (sizes, workspaces).
+  virtual void prepare(const std::map<std::string, std::int64_t>& var_axes) = 0;
+  /// Enqueues one call on `stream`.
+  virtual void run(const CallArgs& args, CUstream stream) const = 0;
+  /// One contest-mode trial (1 + 5 + `warmup` calls, then `iterations` timed calls, each after
+  /// an L2 flush) timed by the Runnable itself, after the work queued on `stream` (the inputs)
+  /// has finished; nullopt when the caller's GpuTimer times it.
+  virtual std::optional<OwnTiming> time_itself(const CallArgs& /*args*/, CUstream /*stream*/,
+                                               int /*warmup*/, int /*iterations*/,
+                                               bool /*use_cupti*/) const {
+    return std::nullopt;
+  }
+};
+
+class PlanExecutor : public Runnable {
 public:
   /// Loads the build's cubins into the current context. The objects must outlive the executor.
   PlanExecutor(const core::SolutionConfig& solution, const core::Definition& definition,
                const SolutionBuild& build, const cuda::Context& context);
-  ~PlanExecutor();
+  ~PlanExecutor() override;
   PlanExecutor(const PlanExecutor&) = delete;
   PlanExecutor& operator=(const PlanExecutor&) = delete;
 
   /// Evaluates every size for a workload with these var-axis values and allocates the
   /// workspaces. Throws fibkit::Error naming the config line for a bad size (negative, over the
   /// CUDA limits, an axis value that does not fit the kernel's parameter type).
-  void prepare(const std::map<std::string, std::int64_t>& var_axes);
+  void prepare(const std::map<std::string, std::int64_t>& var_axes) override;
 
   /// Enqueues the plan once on `stream`: zero-initialised workspaces are cleared, then the
   /// launches run in order. Launches whose grid has a zero dimension are skipped.
-  void run(const CallArgs& args, CUstream stream) const;
+  void run(const CallArgs& args, CUstream stream) const override;
 
   /// The axis values in force (const and var) and num_sms, as expressions see them.
   const core::Env& env() const { return m_env; }

@@ -11,11 +11,14 @@
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/engine/executor.hpp"
+#include "fibkit/engine/python_bridge.hpp"
 #include "fibkit/engine/random.hpp"
+#include "fibkit/engine/tvm_ffi.hpp"
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,8 +30,19 @@ struct VerifyJob {
   const core::Definition* definition = nullptr;
   const core::SolutionConfig* solution = nullptr;
   const SolutionBuild* solution_build = nullptr;
+  /// Set for an official solution (`--solution-json`): its library runs instead of a plan.
+  const TvmFfiLibrary* solution_library = nullptr;
   const core::SolutionConfig* reference = nullptr;
   const SolutionBuild* reference_build = nullptr;
+  /// The Python bridge of the worker, when Python code runs: the definition's Python reference
+  /// (id `python_reference`), used instead of the native one for the correctness checks
+  /// (`python_checks`) and/or for the reference timing (`python_timed`); a Python/Triton
+  /// solution (id `python_solution`) instead of a plan or library. Ids: 0 = not loaded.
+  PythonBridge* bridge = nullptr;
+  int python_reference = 0;
+  int python_solution = 0;
+  bool python_checks = false;
+  bool python_timed = false;
   std::string arch;
   core::Tolerance tolerance;
   std::uint64_t seed = 0;
@@ -62,6 +76,15 @@ struct CallData {
   CallArgs args;
   bool synthesized = false;
 };
+
+/// The job's solution, ready to prepare: its launch plan (PlanExecutor), the official
+/// solution's library (TvmFfiFunction) when `solution_library` is set, or its Python code in
+/// the bridge (PythonRunnable) when `python_solution` is.
+std::unique_ptr<Runnable> make_solution(const VerifyJob& job, const cuda::Context& ctx);
+/// The job's reference for the checks or for the timing: the native one's plan, or the
+/// definition's Python `run` in the bridge.
+std::unique_ptr<Runnable> make_reference(const VerifyJob& job, const cuda::Context& ctx,
+                                         bool for_timing);
 
 /// Draws the inputs of `trial` for `workload` as the official gen_inputs does (see the file
 /// comment), with checksums of every input; host copies only for the indexer's evaluator and
