@@ -81,6 +81,15 @@ void check_before_device(const core::Dataset& ds,
                               s->where, s->name));
     }
     core::check_launch_plan(*s, *def);
+    // The kernel files exist (NVRTC, after the device probe, would say so only then).
+    bool has_cu = false;
+    for (const auto& [packed, file] : core::resolve_sources(*s)) {
+      has_cu = has_cu || file.extension() == ".cu";
+    }
+    if (!has_cu) {
+      throw Error(fmt::format("{}: solution \"{}\" has no .cu source in {}", s->where, s->name,
+                              s->source_dir.string()));
+    }
     (void)select_workloads(ds.set.workloads_of(def->name), workloads);
   }
 }

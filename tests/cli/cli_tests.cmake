@@ -307,6 +307,8 @@ foreach(cmd verify bench)
                   ARGS ${cmd} -s fibkit-simple-gdn-decode --workloads 999)
   fibkit_cli_test("${cmd}: a solution without a launch plan fails before the GPU check" 1 ""
                   "has no launch plan" ARGS ${cmd} --config ${FIBKIT_CLI_DATA}/starter_kit/config.toml)
+  fibkit_cli_test("${cmd}: a missing kernel file fails before the GPU check" 1 ""
+                  "kernel.cu" ARGS ${cmd} --config ${FIBKIT_CLI_DATA}/missing_source/config.toml)
 endforeach()
 
 # Tests of the contest's own TraceSet (../shared/dataset beside the checkout) are reported as not
