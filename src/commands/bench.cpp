@@ -312,18 +312,19 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
       row.status = std::string(core::status_name(b.verdict.status));
       row.log = b.verdict.log;
       if (b.solution) {
-        row.latency_ms = b.solution->latency_ms;
-        row.trial_ms = b.solution->trial_ms;
-        const core::Summary sum = core::summarize(b.solution->samples_ms);
-        row.stats = core::LatencyStats{
-            sum.median, sum.mean, sum.p10, sum.p90, sum.stdrel, sum.n, b.solution->converged};
-        if (b.reference && b.reference->latency_ms > 0) {
-          row.reference_ms = b.reference->latency_ms;
-          row.speedup = core::speedup_over(row.reference_ms, b.solution->latency_ms);
+        core::RowTimings t;
+        t.latency_ms = b.solution->latency_ms;
+        t.trial_ms = b.solution->trial_ms;
+        t.samples_ms = b.solution->samples_ms;
+        t.converged = b.solution->converged;
+        if (b.reference) {
+          t.reference_ms = b.reference->latency_ms;
         }
         if (b.other) {
-          row.baseline_ms = b.other->latency_ms;
-          row.baseline_speedup = core::speedup_over(row.baseline_ms, b.solution->latency_ms);
+          t.baseline_ms = b.other->latency_ms;
+        }
+        core::set_timings(row, t);
+        if (b.other) {
           if (!opt.compare.empty()) {
             const core::AbVerdict ab =
                 core::compare_ab(b.other->samples_ms, b.solution->samples_ms);

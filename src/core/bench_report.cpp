@@ -1,5 +1,7 @@
 #include "fibkit/core/bench_report.hpp"
 
+#include "fibkit/core/stats.hpp"
+
 #include "fibkit/util/json_writer.hpp"
 #include "fibkit/util/terminal.hpp"
 
@@ -969,6 +971,24 @@ std::optional<double> speedup_over(std::optional<double> other_ms, double latenc
     return std::nullopt;
   }
   return *other_ms / latency_ms;
+}
+
+void set_timings(BenchRow& row, const RowTimings& t) {
+  row.latency_ms = t.latency_ms;
+  row.trial_ms = t.trial_ms;
+  if (!t.samples_ms.empty()) {
+    const Summary sum = summarize(t.samples_ms);
+    row.stats =
+        LatencyStats{sum.median, sum.mean, sum.p10, sum.p90, sum.stdrel, sum.n, t.converged};
+  }
+  if (t.reference_ms && *t.reference_ms > 0) {
+    row.reference_ms = t.reference_ms;
+    row.speedup = speedup_over(t.reference_ms, t.latency_ms);
+  }
+  if (t.baseline_ms) {
+    row.baseline_ms = t.baseline_ms;
+    row.baseline_speedup = speedup_over(t.baseline_ms, t.latency_ms);
+  }
 }
 
 std::vector<DefinitionSummary> summarize_definitions(const BenchReport& report) {

@@ -184,6 +184,35 @@ TEST_CASE("speedup_over: the other latency over the solution's", "[report]") {
   CHECK_FALSE(speedup_over(std::numeric_limits<double>::infinity(), 1.0));
 }
 
+TEST_CASE("set_timings: a row's latency, statistics and both speedups", "[report]") {
+  BenchRow row;
+  fibkit::core::RowTimings t;
+  t.latency_ms = 0.5;
+  t.trial_ms = {0.4, 0.5, 0.6};
+  t.samples_ms = {0.4, 0.5, 0.6};
+  t.reference_ms = 2.0; // 4x slower than the solution
+  t.baseline_ms = 1.0;  // 2x slower
+  fibkit::core::set_timings(row, t);
+  REQUIRE(row.latency_ms);
+  CHECK(*row.latency_ms == 0.5);
+  CHECK(row.trial_ms == t.trial_ms);
+  REQUIRE(row.stats);
+  CHECK(row.stats->median_ms == Approx(0.5));
+  CHECK(row.stats->samples == 3);
+  REQUIRE(row.speedup);
+  CHECK(*row.speedup == Approx(4.0));
+  REQUIRE(row.baseline_speedup);
+  CHECK(*row.baseline_speedup == Approx(2.0));
+
+  BenchRow bare;
+  fibkit::core::RowTimings only;
+  only.latency_ms = 1.0;
+  fibkit::core::set_timings(bare, only);
+  CHECK_FALSE(bare.speedup); // no reference timing: no speedup, not 0 or inf
+  CHECK_FALSE(bare.baseline_speedup);
+  CHECK_FALSE(bare.stats);
+}
+
 TEST_CASE("summarize_definitions: the contest score is the mean baseline speedup, 0 on a failure",
           "[report]") {
   BenchReport rep = base_report();

@@ -110,6 +110,20 @@ struct DefinitionSummary {
 /// and finite; nullopt otherwise.
 std::optional<double> speedup_over(std::optional<double> other_ms, double latency_ms);
 
+/// The timings of one workload, as a row takes them.
+struct RowTimings {
+  double latency_ms = 0.0;        ///< the contest figure: mean of the trial medians
+  std::vector<double> trial_ms;   ///< per-trial medians
+  std::vector<double> samples_ms; ///< every measured call
+  bool converged = true;          ///< kernel mode: the noise target was met
+  std::optional<double> reference_ms;
+  std::optional<double> baseline_ms;
+};
+
+/// Fills a PASSED row's latency, statistics and speedups (reference / solution and baseline /
+/// solution, as speedup_over gives them) from `t`.
+void set_timings(BenchRow& row, const RowTimings& t);
+
 /// One summary per (solution, definition), in the order of their first row.
 std::vector<DefinitionSummary> summarize_definitions(const BenchReport& report);
 
