@@ -9,6 +9,7 @@
 #include "fibkit/core/dataset.hpp"
 #include "fibkit/core/device_peaks.hpp"
 #include "fibkit/core/latency_cache.hpp"
+#include "fibkit/core/traits.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/engine/isolation.hpp"
@@ -63,9 +64,10 @@ struct BenchOptions {
 // The official counts, then the contest's per-definition ones, then the flags.
 engine::BenchSettings counts_for(const BenchOptions& opt, const core::Definition& def) {
   engine::BenchSettings s;
-  if (opt.preset == "contest" && def.name.rfind("gdn_prefill", 0) == 0) {
-    s.warmup = 1; // the contest's GDN prefill command: --warmup-runs 1 --iterations 5
-    s.iterations = 5;
+  if (opt.preset == "contest") {
+    const core::DefinitionTraits traits = core::definition_traits(def);
+    s.warmup = traits.contest_warmup.value_or(s.warmup);
+    s.iterations = traits.contest_iterations.value_or(s.iterations);
   }
   s.warmup = opt.warmup.value_or(s.warmup);
   s.iterations = opt.iterations.value_or(s.iterations);

@@ -416,39 +416,11 @@ void check_host_tensor(const HostTensor& tensor, std::size_t element_size) {
 
 // --- evaluator and tolerance ----------------------------------------------------------------
 
-EvaluatorKind select_evaluator(const Definition& definition) {
-  const std::string_view name = definition.name;
-  std::vector<EvaluatorKind> matches;
-  if (definition.op_type == "sampling") {
-    matches.push_back(EvaluatorKind::sampling);
-  }
-  if (name.find("moe_fp8_block_scale") != std::string_view::npos) {
-    matches.push_back(EvaluatorKind::low_bit);
-  }
-  if (name == "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps1" ||
-      name == "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64") {
-    matches.push_back(EvaluatorKind::dsa_sparse_attention);
-  }
-  if (name.substr(0, 16) == "dsa_topk_indexer") {
-    matches.push_back(EvaluatorKind::dsa_topk_indexer);
-  }
-  if (matches.empty()) {
-    return EvaluatorKind::default_evaluator;
-  }
-  if (matches.size() > 1) {
-    throw Error(fmt::format("Multiple evaluator matches for definition '{}'", definition.name));
-  }
-  return matches.front();
-}
-
 Tolerance resolve_tolerance(const Definition& definition, const ToleranceFlags& flags) {
-  const EvaluatorKind kind = select_evaluator(definition);
-  const bool is_moe = definition.op_type == "moe" || kind == EvaluatorKind::low_bit;
+  const DefinitionTraits traits = definition_traits(definition);
   Tolerance tolerance;
-  if (definition.op_type == "moe") {
-    tolerance.required_matched_ratio = 0.95; // bundled eval_config.yaml, op_type_config.moe
-  }
-  if (flags.preset == TolerancePreset::contest && is_moe) {
+  tolerance.required_matched_ratio = traits.bundled_matched_ratio;
+  if (flags.preset == TolerancePreset::contest && traits.contest_moe_tolerance) {
     tolerance = Tolerance{1.0, 0.3, 0.9};
   }
   if (flags.atol) {
@@ -469,7 +441,7 @@ Tolerance resolve_tolerance(const Definition& definition, const ToleranceFlags& 
     throw UsageError(fmt::format("required_matched_ratio must be in (0, 1] (got {})",
                                  *tolerance.required_matched_ratio));
   }
-  if (!tolerance.required_matched_ratio && kind == EvaluatorKind::low_bit) {
+  if (!tolerance.required_matched_ratio && traits.evaluator == EvaluatorKind::low_bit) {
     tolerance.required_matched_ratio = 0.95;
   }
   return tolerance;

@@ -1,5 +1,7 @@
 #include "fibkit/core/cost_model.hpp"
 
+#include "fibkit/core/traits.hpp"
+
 #include "fibkit/util/error.hpp"
 
 #include <fmt/format.h>
@@ -322,27 +324,29 @@ std::optional<Cost> estimate_cost(const Definition& definition,
                                   const std::map<std::string, std::int64_t>& axes,
                                   const std::vector<HostTensor>& inputs) {
   const std::string& name = definition.name;
-  const auto& known = costed_definitions();
-  if (std::find(known.begin(), known.end(), name) == known.end()) {
+  const CostModelKind kind = definition_traits(definition).cost;
+  if (kind == CostModelKind::none) {
     return std::nullopt;
   }
   if (!inputs.empty() && inputs.size() != definition.inputs.size()) {
     throw Error(fmt::format("{}: the cost model got {} inputs, the definition has {}", name,
                             inputs.size(), definition.inputs.size()));
   }
-  if (name == k_moe) {
+  switch (kind) {
+  case CostModelKind::moe:
     return moe_cost(definition, axes, inputs);
-  }
-  if (name == k_dsa) {
+  case CostModelKind::dsa_attention:
     return dsa_cost(definition, axes, inputs);
-  }
-  if (name == k_indexer) {
+  case CostModelKind::dsa_indexer:
     return indexer_cost(definition, axes, inputs);
-  }
-  if (name == k_gdn_decode) {
+  case CostModelKind::gdn_decode:
     return gdn_decode_cost(definition, axes);
+  case CostModelKind::gdn_prefill:
+    return gdn_prefill_cost(definition, axes, inputs);
+  case CostModelKind::none:
+    break;
   }
-  return gdn_prefill_cost(definition, axes, inputs);
+  return std::nullopt;
 }
 
 MoeRouting route_moe(const HostTensor& routing_logits, const HostTensor& routing_bias,

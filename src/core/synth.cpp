@@ -1,5 +1,7 @@
 #include "fibkit/core/synth.hpp"
 
+#include "fibkit/core/traits.hpp"
+
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/safetensors.hpp"
 
@@ -195,10 +197,6 @@ std::vector<std::int64_t> distinct_sample(Rng& rng, std::int64_t n, std::int64_t
     std::swap(out[i - 1], out[rng.below(i)]);
   }
   return out;
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
 }
 
 /// Everything a generator needs about the tensor being made.
@@ -444,15 +442,15 @@ bool is_float(DType dtype) {
 
 /// Picks the structured generator for an input; false when the official distribution applies.
 bool fill_structured(const Target& t, const std::string& input) {
-  const std::string& def = t.def.name;
   const DType dtype = t.tensor.dtype;
   const std::size_t rank = t.tensor.shape.size();
-  if (starts_with(def, "dsa_sparse_attention") && input == "sparse_indices" && rank == 2 &&
+  const StandInFamily family = definition_traits(t.def).stand_ins;
+  if (family == StandInFamily::dsa_attention && input == "sparse_indices" && rank == 2 &&
       dtype_is_integer(dtype)) {
     fill_sparse_indices(t);
     return true;
   }
-  if (starts_with(def, "dsa_topk_indexer")) {
+  if (family == StandInFamily::dsa_indexer) {
     if (input == "seq_lens" && rank == 1 && dtype_is_integer(dtype)) {
       fill_seq_lens(t);
       return true;
@@ -470,7 +468,7 @@ bool fill_structured(const Target& t, const std::string& input) {
     }
     return false;
   }
-  if (t.def.op_type == "gdn" || starts_with(def, "gdn")) {
+  if (family == StandInFamily::gdn) {
     if ((input == "q" || input == "k") && rank >= 1 && is_float(dtype)) {
       fill_unit_rows(t);
       return true;
@@ -502,7 +500,7 @@ bool fill_structured(const Target& t, const std::string& input) {
     }
     return false;
   }
-  if (t.def.op_type == "moe" || def.find("moe") != std::string::npos) {
+  if (family == StandInFamily::moe) {
     if (input == "routing_logits" && is_float(dtype)) {
       fill_normal(t, 2.0);
       return true;

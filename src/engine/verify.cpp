@@ -41,6 +41,7 @@ CallData make_inputs(const VerifyJob& job, const core::Workload& w,
                      const std::map<std::string, std::int64_t>& axes, const RandomGenerator& gen,
                      int trial, const cuda::Context& ctx) {
   const core::Definition& def = *job.definition;
+  const core::DefinitionTraits traits = core::definition_traits(def);
   CallData call;
   call.host_inputs.resize(def.inputs.size());
   for (std::size_t i = 0; i < def.inputs.size(); ++i) {
@@ -73,8 +74,7 @@ CallData make_inputs(const VerifyJob& job, const core::Workload& w,
       numel *= static_cast<std::size_t>(d);
     }
     cuda::DeviceBuffer buffer(numel * core::dtype_size(t.dtype));
-    const bool packed_k_cache = def.name.rfind("dsa_topk_indexer", 0) == 0 &&
-                                t.name == "k_index_cache_fp8" &&
+    const bool packed_k_cache = t.name == traits.packed_fp8_k_cache &&
                                 (!spec || spec->kind == core::InputSpec::Kind::random);
     if (spec && spec->kind == core::InputSpec::Kind::safetensors) {
       const std::filesystem::path file = job.set->blob_path(spec->path);

@@ -7,6 +7,7 @@
 #include "fibkit/core/definition.hpp"
 #include "fibkit/core/dtype.hpp"
 #include "fibkit/core/trace.hpp"
+#include "fibkit/core/traits.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -81,19 +82,6 @@ struct ToleranceFlags {
   std::optional<double> required_matched_ratio; ///< --required-matched-ratio
   TolerancePreset preset = TolerancePreset::official;
 };
-
-/// The evaluator flashinfer-bench picks for a definition (bench/evaluators/registry.py).
-enum class EvaluatorKind {
-  default_evaluator,
-  low_bit,              ///< name contains "moe_fp8_block_scale"
-  dsa_sparse_attention, ///< the two dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps{1,64}
-  dsa_topk_indexer,     ///< name starts with "dsa_topk_indexer"
-  sampling,             ///< op_type "sampling" (statistical; not supported by check_outputs)
-};
-
-/// Selects the evaluator like the official registry: one match -> it, none -> default, several
-/// -> fibkit::Error.
-EvaluatorKind select_evaluator(const Definition& definition);
 
 /// Resolves the tolerance of `definition`: defaults (1e-2, 1e-2, none) <- bundled eval_config
 /// (op_type "moe": ratio 0.95) <- preset <- flags; then the LowBit evaluator's 0.95 when no
