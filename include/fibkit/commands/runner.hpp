@@ -105,8 +105,8 @@ using WorkloadFn = std::function<engine::WorkloadBench(WorkerState&, const core:
 
 /// One solution over its definition's workloads, as verify and bench run it: the embedded
 /// native reference (written to a scratch directory), a child that builds and checks the
-/// solution, the reference and an optional other solution before anything runs (NVRTC loads
-/// the CUDA driver into its caller, so this process never compiles), then one persistent worker
+/// solution, the reference and an optional other solution before anything runs (this process
+/// never compiles: engine/isolation.hpp's fork rule), then one persistent worker
 /// child that serves the workloads, replaced after a crash, an error or a timeout.
 class SolutionRunner {
 public:

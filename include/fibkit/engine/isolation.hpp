@@ -11,7 +11,9 @@
 //  cuInit() or any runtime API gets errors, or hangs. So the process that calls run_isolated()
 //  must not have touched the driver (no cuInit, no context, no cuda::Driver calls that create
 //  one), and every child initialises CUDA itself, from scratch, inside `work`.
-//  NVRTC (cuda/nvrtc) does not initialise the driver and is fine in the parent.
+//  NVRTC (cuda/nvrtc) does not create a context, but it may load libcuda into its caller, which
+//  no fork can undo: commands that fork CUDA children (verify, bench) compile in those children
+//  only; commands that never do (build, pack) compile in the parent.
 // ============================================================================================
 //
 // Other rules that follow from fork without exec:

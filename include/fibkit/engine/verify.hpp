@@ -24,7 +24,7 @@
 
 namespace fibkit::engine {
 
-/// What a verify child needs; built in the parent (NVRTC only, no CUDA) before forking.
+/// What a verify worker needs; the worker builds it itself (engine/isolation.hpp: the fork rule).
 struct VerifyJob {
   const core::TraceSet* set = nullptr; ///< for blob paths
   const core::Definition* definition = nullptr;
@@ -71,7 +71,7 @@ struct VerifyRuntime {
 /// One trial's inputs on the device (and on the host where needed), as make_inputs draws them.
 struct CallData {
   std::vector<cuda::DeviceBuffer> inputs;    // per definition input (empty for scalars)
-  std::vector<core::HostTensor> host_inputs; ///< only where needed (see needs_host_inputs)
+  std::vector<core::HostTensor> host_inputs; ///< only for the indexer's evaluator and --dump
   std::vector<std::uint64_t> checksums;      ///< per input, before the solution ran
   CallArgs args;
   bool synthesized = false;
