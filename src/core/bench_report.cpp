@@ -1,6 +1,7 @@
 #include "fibkit/core/bench_report.hpp"
 
 #include "fibkit/core/stats.hpp"
+#include "fibkit/core/tracks.hpp"
 
 #include "fibkit/util/json_writer.hpp"
 #include "fibkit/util/terminal.hpp"
@@ -999,6 +1000,27 @@ std::vector<DefinitionSummary> summarize_definitions(const BenchReport& report) 
   return out;
 }
 
+std::vector<std::pair<std::string, TrackScore>> track_scores(const BenchReport& report) {
+  std::vector<std::pair<std::string, TrackScore>> out;
+  for (const DefinitionSummary& s : summarize_definitions(report)) {
+    const Track* track = track_of_definition(s.definition);
+    if (track == nullptr || !s.contest_score) {
+      continue;
+    }
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) {
+      return e.first == s.solution && e.second.track == track->name;
+    });
+    if (it == out.end()) {
+      out.push_back(
+          {s.solution, TrackScore{std::string(track->name), 0.0, 0, track->definitions.size()}});
+      it = out.end() - 1;
+    }
+    it->second.score += *s.contest_score / static_cast<double>(it->second.expected);
+    ++it->second.scored;
+  }
+  return out;
+}
+
 std::string report_to_json(const BenchReport& report) {
   util::JsonWriter json(2);
   json.begin_object();
@@ -1046,6 +1068,14 @@ std::string report_to_json(const BenchReport& report) {
     json.key("contest_score");
     write_number(json, s.contest_score);
     json.end_object();
+  }
+  json.end_array();
+  json.key("track_scores").begin_array();
+  for (const auto& [solution, t] : track_scores(report)) {
+    json.begin_object().key("solution").value(solution).key("track").value(t.track);
+    json.key("score").value(t.score);
+    json.key("definitions_scored").value(static_cast<std::uint64_t>(t.scored));
+    json.key("definitions").value(static_cast<std::uint64_t>(t.expected)).end_object();
   }
   json.end_array();
   json.key("results").begin_array();
@@ -1137,6 +1167,14 @@ std::string render_table(const BenchReport& report, bool color) {
   }
   if (report.rows.empty()) {
     out += "\nno results\n";
+  }
+  for (const auto& [solution, t] : track_scores(report)) {
+    out += util::styled(fmt::format("{}: track {} contest score {} ({} of {} definitions scored; "
+                                    "sum / {})",
+                                    solution, t.track, speedup_text(t.score), t.scored, t.expected,
+                                    t.expected),
+                        Style::bold, color) +
+           "\n";
   }
   for (const std::string& note : report.notes) {
     out += util::styled("note: " + note, Style::yellow, color) + "\n";

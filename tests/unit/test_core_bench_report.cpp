@@ -237,6 +237,28 @@ TEST_CASE("summarize_definitions: the contest score is the mean baseline speedup
   CHECK_FALSE(summarize_definitions(mixed_report())[0].contest_score); // no baseline timings
 }
 
+TEST_CASE("track_scores: the sum of the definitions' contest scores over the track's count",
+          "[report]") {
+  BenchReport rep = base_report();
+  for (std::size_t i = 0; i < 2; ++i) { // GDN decode: baseline 3x slower on both workloads
+    BenchRow r = passed_row("s", "gdn_decode_qk4_v8_d128_k_last", i, 0.01, 1.0);
+    r.baseline_ms = 0.03;
+    r.baseline_speedup = speedup_over(r.baseline_ms, *r.latency_ms);
+    rep.rows.push_back(r);
+  }
+  auto scores = fibkit::core::track_scores(rep);
+  REQUIRE(scores.size() == 1);
+  CHECK(scores[0].first == "s");
+  CHECK(scores[0].second.track == "gated_delta_net");
+  CHECK(scores[0].second.score == Approx(1.5)); // (3 + prefill not benched: 0) / 2
+  CHECK(scores[0].second.scored == 1);
+  CHECK(scores[0].second.expected == 2);
+  CHECK_THAT(render_table(rep, false), Catch::Contains("track gated_delta_net contest score"));
+  CHECK(report_to_json(rep).find("\"track_scores\"") != std::string::npos);
+
+  CHECK(fibkit::core::track_scores(mixed_report()).empty()); // no baseline timings
+}
+
 TEST_CASE("report_to_json: the A/B verdict has its own field, apart from the cost basis",
           "[report]") {
   BenchReport rep = base_report();

@@ -127,6 +127,19 @@ void set_timings(BenchRow& row, const RowTimings& t);
 /// One summary per (solution, definition), in the order of their first row.
 std::vector<DefinitionSummary> summarize_definitions(const BenchReport& report);
 
+/// A contest track's score from the report: the sum of its definitions' contest scores (a
+/// definition not benched, or benched without a baseline, counts 0) over the number of
+/// definitions the track has (MoE 1, DSA 2, GDN 2).
+struct TrackScore {
+  std::string track;
+  double score = 0.0;
+  std::size_t scored = 0;   ///< definitions of the track with a contest score in the report
+  std::size_t expected = 0; ///< definitions of the track
+};
+
+/// One TrackScore per (solution, track) with at least one contest score, in row order.
+std::vector<std::pair<std::string, TrackScore>> track_scores(const BenchReport& report);
+
 /// `report` as one JSON document (indent 2, schema_version 1) with its rows under "results" and
 /// the summaries under "summaries"; non-finite numbers are written as null.
 std::string report_to_json(const BenchReport& report);
