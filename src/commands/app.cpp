@@ -259,4 +259,18 @@ int run_app(int argc, char** argv) {
   }
 }
 
+std::optional<util::DiskCache> open_compile_cache(bool enabled) {
+  if (!enabled) {
+    return std::nullopt;
+  }
+  try {
+    return std::optional<util::DiskCache>(std::in_place, util::DiskCache::default_dir());
+  } catch (const Error& e) {
+    spdlog::warn("no compile cache ({}): building everything afresh; set FIB_CACHE_PATH to a "
+                 "writable directory",
+                 e.what());
+    return std::nullopt;
+  }
+}
+
 } // namespace fibkit::commands

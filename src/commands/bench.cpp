@@ -157,9 +157,9 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
   }
   const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
 
-  util::DiskCache cache(util::DiskCache::default_dir());
+  std::optional<util::DiskCache> cache = open_compile_cache();
   engine::BuildSettings build_settings;
-  build_settings.cache = &cache;
+  build_settings.cache = cache ? &*cache : nullptr;
 
   core::BenchReport report;
   report.fibkit_version = FIBKIT_VERSION;

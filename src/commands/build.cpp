@@ -137,10 +137,7 @@ ExitCode run_build(const BuildOptions& opt, const Context& ctx) {
   }
   const core::ProjectConfig project = core::load_project_config(opt.config);
   const core::Dataset ds = core::load_dataset(opt.dataset);
-  std::optional<util::DiskCache> cache;
-  if (!opt.no_cache) {
-    cache.emplace(cache_dir);
-  }
+  std::optional<util::DiskCache> cache = open_compile_cache(!opt.no_cache);
   engine::BuildSettings settings;
   settings.cache = cache ? &*cache : nullptr;
 

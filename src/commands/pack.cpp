@@ -80,10 +80,7 @@ ExitCode run_pack(const PackOptions& opt, const Context&) {
   }
   const core::ProjectConfig project = core::load_project_config(opt.config);
   const core::Dataset ds = core::load_dataset(opt.dataset);
-  std::optional<util::DiskCache> cache;
-  if (!opt.no_cache) {
-    cache.emplace(util::DiskCache::default_dir());
-  }
+  std::optional<util::DiskCache> cache = open_compile_cache(!opt.no_cache);
   util::DiskCache* const cache_ptr = cache ? &*cache : nullptr;
 
   if (!opt.out_dir.empty()) {

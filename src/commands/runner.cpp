@@ -150,7 +150,7 @@ void build_official_solution(OfficialSolution& o, const std::string& arch) {
   }
   const auto start = std::chrono::steady_clock::now();
   const engine::OfficialBuild b =
-      engine::build_official(o.solution, arch, util::DiskCache::default_dir());
+      engine::build_official(o.solution, arch, util::DiskCache::writable_dir());
   spdlog::info("{}: {} with the official builder's flags ({}, {:.1f} s)", o.config.name,
                b.cached ? "built earlier" : "built", b.library.filename().string(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -307,7 +307,7 @@ bool needs_bridge(const SolutionRunner::Options& o) {
 } // namespace
 
 void SolutionRunner::start_bridge(WorkerState& state, bool load_other) const {
-  state.bridge = std::make_unique<engine::PythonBridge>(util::DiskCache::default_dir());
+  state.bridge = std::make_unique<engine::PythonBridge>(util::DiskCache::writable_dir());
   engine::VerifyJob& job = state.job;
   job.bridge = state.bridge.get();
   job.python_checks = m_options.python_checks;

@@ -80,9 +80,9 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
   const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
   const std::filesystem::path sanitizer =
       opt.sanitize.empty() ? std::filesystem::path() : engine::find_compute_sanitizer();
-  util::DiskCache cache(util::DiskCache::default_dir());
+  std::optional<util::DiskCache> cache = open_compile_cache();
   engine::BuildSettings build;
-  build.cache = &cache;
+  build.cache = cache ? &*cache : nullptr;
 
   util::JsonWriter json(2);
   if (opt.json) {

@@ -52,7 +52,7 @@ bool LatencyKey::operator==(const LatencyKey& other) const {
 }
 
 fs::path LatencyCache::default_dir() {
-  return util::DiskCache::default_dir() / "latency";
+  return util::DiskCache::writable_dir() / "latency";
 }
 
 fs::path LatencyCache::entry_path(const LatencyKey& key) const {

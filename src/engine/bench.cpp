@@ -211,7 +211,11 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
   if (reference) {
     out.reference = summarise(ref_t);
     if (cache) {
-      cache->put(key, out.reference->latency_ms);
+      try {
+        cache->put(key, out.reference->latency_ms);
+      } catch (const std::exception&) {
+        // An unwritable cache costs a new measurement next time, never this workload's result.
+      }
     }
   }
   return out;

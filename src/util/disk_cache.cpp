@@ -332,6 +332,26 @@ fs::path DiskCache::default_dir() {
   return home / ".cache" / "fibkit";
 }
 
+fs::path DiskCache::writable_dir() {
+  std::error_code ec;
+  try {
+    const fs::path dir = default_dir();
+    fs::create_directories(dir, ec);
+    if (!ec && fs::is_directory(dir, ec) && ::access(dir.c_str(), W_OK) == 0) {
+      return dir;
+    }
+  } catch (const Error&) {
+    // no HOME either: the temporary folder below
+  }
+  const fs::path tmp = fs::temp_directory_path() / fmt::format("fibkit-{}", ::getuid());
+  fs::create_directories(tmp, ec);
+  if (ec) {
+    throw Error(
+        fmt::format("{}: cannot create a working directory: {}", tmp.string(), ec.message()));
+  }
+  return tmp;
+}
+
 bool DiskCache::is_valid_key(std::string_view key) {
   return key.size() == kKeySize && std::all_of(key.begin(), key.end(), is_lower_hex);
 }

@@ -344,3 +344,15 @@ fibkit_cli_test("score --json" 0 "\"author\": \"me\",\n? *\"score\": 1\\.625" ""
 fibkit_cli_test("score without the baseline author's traces is an error" 1 ""
                 "no definition has traces of a solution by the baseline author \"baseline\""
                 ARGS score --baseline-author baseline ${FIBKIT_CLI_DATA}/score)
+
+# A cache directory that cannot be used slows a command down; it never stops it.
+fibkit_cli_test("build with an unusable FIB_CACHE_PATH warns and builds" 0 ""
+                "no compile cache \\(/dev/null/cache: .*building everything afresh"
+                ENV FIB_CACHE_PATH=/dev/null/cache
+                ARGS build --arch sm_90a --config ${FIBKIT_CLI_DATA}/launch_sizes/ok.toml)
+fibkit_cli_test("pack with an unusable FIB_CACHE_PATH warns and packs" 0 "\"entry_point\""
+                "no compile cache" ENV FIB_CACHE_PATH=/dev/null/cache
+                ARGS pack -s fibkit-simple-gdn-decode)
+set_tests_properties("cli: build with an unusable FIB_CACHE_PATH warns and builds"
+                     "cli: pack with an unusable FIB_CACHE_PATH warns and packs"
+                     PROPERTIES LABELS nvrtc)

@@ -2,10 +2,12 @@
 // place where errors become messages and exit codes.
 #pragma once
 
+#include "fibkit/util/disk_cache.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/terminal.hpp"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,5 +52,10 @@ Command register_verify(CLI::App& app);
 /// Parses argv, runs the chosen subcommand, prints errors as `fibkit: error: ...` and returns the
 /// process exit code (see ExitCode).
 int run_app(int argc, char** argv);
+
+/// The compile cache in its default directory (util::DiskCache::default_dir), or nullopt with a
+/// warning when it cannot be used there (a read-only or foreign directory): a cache problem
+/// slows a command down, it never stops it. nullopt without a warning when `enabled` is false.
+std::optional<util::DiskCache> open_compile_cache(bool enabled = true);
 
 } // namespace fibkit::commands

@@ -37,9 +37,9 @@ struct LatencyKey {
 class LatencyCache {
 public:
   /// $FIB_CACHE_PATH/latency, else $XDG_CACHE_HOME/fibkit/latency, else ~/.cache/fibkit/latency:
-  /// the directory "latency" below util::DiskCache::default_dir(), the compile cache's root
-  /// (whose own entries live in two-hex-character subdirectories, so the two never mix).
-  /// Throws fibkit::Error when no home directory can be found.
+  /// the directory "latency" below util::DiskCache::writable_dir() (the compile cache's root,
+  /// whose own entries live in two-hex-character subdirectories, so the two never mix; a
+  /// per-user temporary folder when that root cannot be used).
   static std::filesystem::path default_dir();
 
   /// A cache in `dir` (which need not exist yet).

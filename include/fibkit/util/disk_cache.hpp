@@ -47,6 +47,11 @@ public:
   /// path; else $HOME/.cache/fibkit; else <home from the password database>/.cache/fibkit.
   /// Throws fibkit::Error when none of these is available.
   static std::filesystem::path default_dir();
+  /// default_dir() when it exists or can be created, else a per-user folder under the system's
+  /// temporary directory (created): where fibkit keeps working files (official builds, the
+  /// Python bridge's files) when the cache directory is unusable. Throws fibkit::Error only
+  /// when neither can be created.
+  static std::filesystem::path writable_dir();
   /// Whether `key` is a valid key: exactly 32 characters of [0-9a-f].
   static bool is_valid_key(std::string_view key);
 
