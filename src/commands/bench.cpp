@@ -100,10 +100,9 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
   // --baseline FILE.json is an official Solution, --baseline flashinfer the dataset's FlashInfer
   // baseline of each definition (run in the Python bridge where its dependencies are).
   const bool flashinfer_baselines = opt.baseline == "flashinfer";
-  const bool baseline_file = !opt.baseline.empty() && !flashinfer_baselines &&
-                             ((opt.baseline.size() > 5 &&
-                               opt.baseline.compare(opt.baseline.size() - 5, 5, ".json") == 0) ||
-                              fs::is_regular_file(opt.baseline));
+  const bool baseline_file =
+      !opt.baseline.empty() && !flashinfer_baselines &&
+      (fs::path(opt.baseline).extension() == ".json" || fs::is_regular_file(opt.baseline));
   const std::string other_name = !opt.compare.empty()                      ? opt.compare
                                  : (baseline_file || flashinfer_baselines) ? std::string()
                                                                            : opt.baseline;
@@ -234,11 +233,8 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
     // The official speedup_factor divides the Python reference's latency.
     options.python_timed = !opt.no_reference && (opt.speedup_reference != "native" || !native);
     const WorkloadFn work = [&](WorkerState& state, const core::Workload& w) {
-      std::optional<engine::OtherSolution> o;
-      if (other) {
-        o = engine::OtherSolution{other, &state.other};
-      }
-      return engine::bench_workload(state.job, settings, o, w, *state.runtime,
+      // The other solution as the runner prepared it (none when a baseline cannot run here).
+      return engine::bench_workload(state.job, settings, state.other_solution, w, *state.runtime,
                                     state.gpu_timer(settings.use_cupti));
     };
     std::optional<SolutionRunner> runner;

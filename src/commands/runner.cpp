@@ -160,19 +160,33 @@ void build_official_solution(OfficialSolution& o, const std::string& arch) {
   o.library.preload = b.preload;
 }
 
-std::optional<core::ProjectConfig> load_reference(const std::string& definition,
-                                                  const fs::path& dir) {
-  const std::string prefix = "references/" + definition + "/";
-  bool found = false;
+namespace {
+
+const std::string k_references = "references/";
+
+// The embedded native reference of `definition`: the files under references/<definition>/.
+std::vector<const core::EmbeddedFile*> native_reference_files(const std::string& definition) {
+  const std::string prefix = k_references + definition + "/";
+  std::vector<const core::EmbeddedFile*> out;
   for (const core::EmbeddedFile& f : core::embedded_files()) {
     if (f.path.rfind(prefix, 0) == 0) {
-      util::write_file_atomic(dir / std::string(f.path.substr(prefix.size())),
-                              std::string(f.content));
-      found = true;
+      out.push_back(&f);
     }
   }
-  if (!found) {
+  return out;
+}
+
+} // namespace
+
+std::optional<core::ProjectConfig> load_reference(const std::string& definition,
+                                                  const fs::path& dir) {
+  const std::vector<const core::EmbeddedFile*> files = native_reference_files(definition);
+  if (files.empty()) {
     return std::nullopt;
+  }
+  const std::size_t prefix = k_references.size() + definition.size() + 1;
+  for (const core::EmbeddedFile* f : files) {
+    util::write_file_atomic(dir / std::string(f->path.substr(prefix)), std::string(f->content));
   }
   return core::load_config(dir / "config.toml");
 }
@@ -306,7 +320,7 @@ bool needs_bridge(const SolutionRunner::Options& o) {
 }
 } // namespace
 
-void SolutionRunner::start_bridge(WorkerState& state, bool load_other) const {
+void SolutionRunner::start_bridge(WorkerState& state) const {
   state.bridge = std::make_unique<engine::PythonBridge>(util::DiskCache::writable_dir());
   engine::VerifyJob& job = state.job;
   job.bridge = state.bridge.get();
@@ -319,10 +333,11 @@ void SolutionRunner::start_bridge(WorkerState& state, bool load_other) const {
     job.python_solution =
         state.bridge->load(engine::solution_code(*m_options.python_solution), m_definition);
   }
-  if (load_other && python_other(m_options)) {
-    const int id = state.bridge->load(engine::solution_code(*m_options.other_python), m_definition);
-    state.other_solution = engine::OtherSolution{m_options.other, nullptr, nullptr, id};
-  }
+}
+
+void SolutionRunner::load_python_other(WorkerState& state) const {
+  const int id = state.bridge->load(engine::solution_code(*m_options.other_python), m_definition);
+  state.other_solution = engine::OtherSolution{m_options.other, nullptr, nullptr, id};
 }
 
 void SolutionRunner::check(std::chrono::milliseconds timeout) {
@@ -339,17 +354,17 @@ void SolutionRunner::check(std::chrono::milliseconds timeout) {
           const cuda::Context context;
           std::string other_problem;
           if (needs_bridge_for_more(m_options)) {
-            start_bridge(state, false);
+            start_bridge(state); // the reference or solution must run: a failure stops here
           } else {
             try {
-              start_bridge(state, false);
+              start_bridge(state);
             } catch (const Error& e) {
               other_problem = e.what();
             }
           }
-          if (state.bridge && python_other(m_options)) {
+          if (state.bridge && python_other(m_options) && other_problem.empty()) {
             try {
-              state.bridge->load(engine::solution_code(*m_options.other_python), m_definition);
+              load_python_other(state);
             } catch (const Error& e) {
               other_problem = e.what();
             }
@@ -401,7 +416,10 @@ std::string SolutionRunner::serve(std::uint64_t index) {
     prepare(*m_state);
     m_state->runtime.emplace(m_options.arch);
     if (needs_bridge(m_options)) {
-      start_bridge(*m_state, true);
+      start_bridge(*m_state);
+      if (python_other(m_options)) {
+        load_python_other(*m_state);
+      }
     }
   }
   const core::Workload& w = m_set.workloads_of(m_definition.name).at(index).workload;
@@ -436,26 +454,17 @@ void progress_line(bool enabled, const std::string& text) {
 }
 
 std::string python_reference_hash(const core::Definition& definition) {
-  return util::Hasher().update("python\0" + definition.reference).hex_digest();
+  return util::Hasher().update("python reference:" + definition.reference).hex_digest();
 }
 
 bool has_native_reference(const std::string& definition) {
-  const std::string prefix = "references/" + definition + "/";
-  for (const core::EmbeddedFile& f : core::embedded_files()) {
-    if (f.path.rfind(prefix, 0) == 0) {
-      return true;
-    }
-  }
-  return false;
+  return !native_reference_files(definition).empty();
 }
 
 std::string reference_hash(const std::string& definition) {
-  const std::string prefix = "references/" + definition + "/";
   std::string all;
-  for (const core::EmbeddedFile& f : core::embedded_files()) {
-    if (f.path.rfind(prefix, 0) == 0) {
-      all += std::string(f.path) + '\0' + std::string(f.content) + '\0';
-    }
+  for (const core::EmbeddedFile* f : native_reference_files(definition)) {
+    all += std::string(f->path) + '\0' + std::string(f->content) + '\0';
   }
   return util::Hasher().update(all).hex_digest();
 }

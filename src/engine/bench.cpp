@@ -147,13 +147,7 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
   std::unique_ptr<Runnable> second;
   if (other) {
     try {
-      if (other->python_id != 0) {
-        second = std::make_unique<PythonRunnable>(*job.bridge, other->python_id, def);
-      } else if (other->library != nullptr) {
-        second = std::make_unique<TvmFfiFunction>(*other->library, def);
-      } else {
-        second = std::make_unique<PlanExecutor>(*other->solution, def, *other->build, ctx);
-      }
+      second = make_runnable(job, *other, ctx);
       second->prepare(axes);
     } catch (const std::exception& e) {
       out.other_error = e.what();

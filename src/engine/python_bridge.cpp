@@ -166,9 +166,7 @@ PythonBridge::PythonBridge(const fs::path& cache_dir) {
   m_to_child = to_child[1];
   m_from_child = from_child[0];
 
-  simdjson::dom::parser parser;
-  const std::string hello = request(R"({"op":"hello"})");
-  const util::JsonValue h = util::parse_json(parser, hello, {"Python bridge", 0});
+  const util::JsonValue h = request(R"({"op":"hello"})");
   const auto text = [&](const char* key) {
     return h.has_non_null(key) ? h.at(key).as_string() : std::string();
   };
@@ -187,10 +185,8 @@ PythonBridge::PythonBridge(const fs::path& cache_dir) {
     try {
       util::JsonWriter tensor;
       tensor_json(tensor, core::DType::int8, {64}, probe.ptr(), "probe.bin", false);
-      const std::string reply = request(R"({"op":"probe","tensor":)" + tensor.take() + "}");
-      simdjson::dom::parser p2;
       const std::string hex =
-          util::parse_json(p2, reply, {"Python bridge", 0}).at("hex").as_string();
+          request(R"({"op":"probe","tensor":)" + tensor.take() + "}").at("hex").as_string();
       std::string expected;
       for (unsigned char c : pattern) {
         expected += fmt::format("{:02x}", c);
@@ -241,7 +237,7 @@ PythonBridge::~PythonBridge() {
   }
 }
 
-std::string PythonBridge::request(const std::string& json) {
+util::JsonValue PythonBridge::request(const std::string& json) {
   write_all(m_to_child, json + "\n");
   std::size_t nl;
   while ((nl = m_pending.find('\n')) == std::string::npos) {
@@ -264,10 +260,9 @@ std::string PythonBridge::request(const std::string& json) {
     }
     m_pending.append(buf, static_cast<std::size_t>(n));
   }
-  std::string line = m_pending.substr(0, nl);
+  m_reply = m_pending.substr(0, nl);
   m_pending.erase(0, nl + 1);
-  simdjson::dom::parser parser;
-  const util::JsonValue reply = util::parse_json(parser, line, {"Python bridge", 0});
+  const util::JsonValue reply = util::parse_json(m_parser, m_reply, {"Python bridge", 0});
   if (!reply.at("ok").as_bool()) {
     std::string message = "Python bridge: " + reply.at("error").as_string();
     if (reply.has_non_null("traceback")) {
@@ -275,7 +270,7 @@ std::string PythonBridge::request(const std::string& json) {
     }
     throw Error(message);
   }
-  return line;
+  return reply;
 }
 
 int PythonBridge::load(const PythonCode& code, const core::Definition& def) {
@@ -295,9 +290,7 @@ int PythonBridge::load(const PythonCode& code, const core::Definition& def) {
     out.value(core::dtype_name(t.dtype));
   }
   out.end_array().end_object();
-  const std::string reply = request(out.take());
-  simdjson::dom::parser parser;
-  return static_cast<int>(util::parse_json(parser, reply, {"Python bridge", 0}).at("id").as_int());
+  return static_cast<int>(request(out.take()).at("id").as_int());
 }
 
 void PythonBridge::tensor_json(util::JsonWriter& out, core::DType dtype,
@@ -363,7 +356,7 @@ std::string PythonBridge::tensors_json(const core::Definition& def, const CallAr
   return out.take();
 }
 
-void PythonBridge::read_back_files(const core::Definition& /*def*/, const CallArgs& /*args*/) {
+void PythonBridge::read_back_files() {
   for (const auto& [file, ptr] : m_file_outputs) {
     std::ifstream in(file, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -375,11 +368,9 @@ void PythonBridge::read_back_files(const core::Definition& /*def*/, const CallAr
 void PythonBridge::call(int id, const core::Definition& def, const CallArgs& args,
                         const std::vector<std::vector<std::int64_t>>& shapes) {
   const std::string tensors = tensors_json(def, args, shapes);
-  const std::string reply =
+  const util::JsonValue r =
       request(fmt::format(R"({{"op":"call","id":{},{})", id, std::string_view(tensors).substr(1)));
-  read_back_files(def, args);
-  simdjson::dom::parser parser;
-  const util::JsonValue r = util::parse_json(parser, reply, {"Python bridge", 0});
+  read_back_files();
   if (r.has_non_null("status")) {
     throw OutputMismatch(r.at("status").as_string(), r.at("message").as_string());
   }
@@ -389,12 +380,10 @@ OwnTiming PythonBridge::time(int id, const core::Definition& def, const CallArgs
                              const std::vector<std::vector<std::int64_t>>& shapes, int warmup,
                              int iterations, bool use_cupti) {
   const std::string tensors = tensors_json(def, args, shapes);
-  const std::string reply = request(
+  const util::JsonValue r = request(
       fmt::format(R"({{"op":"time","id":{},"warmup":{},"iterations":{},"cupti":{},{})", id, warmup,
                   iterations, use_cupti ? "true" : "false", std::string_view(tensors).substr(1)));
-  read_back_files(def, args);
-  simdjson::dom::parser parser;
-  const util::JsonValue r = util::parse_json(parser, reply, {"Python bridge", 0});
+  read_back_files();
   OwnTiming t;
   for (const util::JsonValue& v : r.at("samples_ms").items()) {
     t.samples_ms.push_back(v.as_double());

@@ -375,7 +375,6 @@ class Bridge:
         else:
             fallback = "CUPTI was not asked for"
         if cupti is None:
-            samples = []
             events = []
             for _ in range(iterations):
                 start = torch.cuda.Event(enable_timing=True)

@@ -176,22 +176,27 @@ std::vector<core::HostTensor> run_solution(const Runnable& exec, const core::Def
   return host;
 }
 
+std::unique_ptr<Runnable> make_runnable(const VerifyJob& job, const RunnableSource& source,
+                                        const cuda::Context& ctx) {
+  if (source.python_id != 0) {
+    return std::make_unique<PythonRunnable>(*job.bridge, source.python_id, *job.definition);
+  }
+  if (source.library != nullptr) {
+    return std::make_unique<TvmFfiFunction>(*source.library, *job.definition);
+  }
+  return std::make_unique<PlanExecutor>(*source.config, *job.definition, *source.build, ctx);
+}
+
 std::unique_ptr<Runnable> make_solution(const VerifyJob& job, const cuda::Context& ctx) {
-  if (job.python_solution != 0) {
-    return std::make_unique<PythonRunnable>(*job.bridge, job.python_solution, *job.definition);
-  }
-  if (job.solution_library != nullptr) {
-    return std::make_unique<TvmFfiFunction>(*job.solution_library, *job.definition);
-  }
-  return std::make_unique<PlanExecutor>(*job.solution, *job.definition, *job.solution_build, ctx);
+  return make_runnable(
+      job, {job.solution, job.solution_build, job.solution_library, job.python_solution}, ctx);
 }
 
 std::unique_ptr<Runnable> make_reference(const VerifyJob& job, const cuda::Context& ctx,
                                          bool for_timing) {
-  if (for_timing ? job.python_timed : job.python_checks) {
-    return std::make_unique<PythonRunnable>(*job.bridge, job.python_reference, *job.definition);
-  }
-  return std::make_unique<PlanExecutor>(*job.reference, *job.definition, *job.reference_build, ctx);
+  const bool python = for_timing ? job.python_timed : job.python_checks;
+  return make_runnable(
+      job, {job.reference, job.reference_build, nullptr, python ? job.python_reference : 0}, ctx);
 }
 
 WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w,

@@ -157,9 +157,11 @@ public:
 
 private:
   void prepare(WorkerState& state) const;
-  /// Starts the bridge and loads the Python code, the Python baseline when `load_other` (needs a
-  /// current CUDA context).
-  void start_bridge(WorkerState& state, bool load_other) const;
+  /// Starts the bridge and loads the Python reference and solution (needs a current CUDA
+  /// context).
+  void start_bridge(WorkerState& state) const;
+  /// Loads the Python baseline into the started bridge.
+  void load_python_other(WorkerState& state) const;
   std::string serve(std::uint64_t index);
 
   const core::TraceSet& m_set;

@@ -32,12 +32,7 @@ struct BenchSettings {
 
 /// One more solution timed with the same inputs (--baseline, --compare): a project solution's
 /// NVRTC build, an official CUDA solution's library, or Python code loaded in the job's bridge.
-struct OtherSolution {
-  const core::SolutionConfig* solution = nullptr;
-  const SolutionBuild* build = nullptr;
-  const TvmFfiLibrary* library = nullptr;
-  int python_id = 0;
-};
+using OtherSolution = RunnableSource;
 
 /// The timings of one solution on one workload.
 struct SolutionTiming {

@@ -17,6 +17,8 @@
 #include "fibkit/core/definition.hpp"
 #include "fibkit/core/solution.hpp"
 #include "fibkit/engine/executor.hpp"
+#include "fibkit/util/json_reader.hpp"
+#include "fibkit/util/json_writer.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -24,10 +26,6 @@
 #include <string>
 #include <sys/types.h>
 #include <vector>
-
-namespace fibkit::util {
-class JsonWriter;
-}
 
 namespace fibkit::engine {
 
@@ -90,17 +88,21 @@ public:
                  bool use_cupti);
 
 private:
-  std::string request(const std::string& json);
+  /// Sends one request and returns its reply, parsed once (valid until the next request);
+  /// throws fibkit::Error with the Python traceback for {"ok": false}.
+  util::JsonValue request(const std::string& json);
   void tensor_json(util::JsonWriter& out, core::DType dtype, const std::vector<std::int64_t>& shape,
                    CUdeviceptr ptr, const std::string& file_name, bool is_output);
   std::string tensors_json(const core::Definition& definition, const CallArgs& args,
                            const std::vector<std::vector<std::int64_t>>& shapes);
-  void read_back_files(const core::Definition& definition, const CallArgs& args);
+  void read_back_files();
 
   pid_t m_pid = -1;
   int m_to_child = -1;
   int m_from_child = -1;
   std::string m_pending; ///< bytes read past the last reply line
+  std::string m_reply;   ///< the last reply line
+  simdjson::dom::parser m_parser;
   PythonInfo m_info;
   bool m_ipc = true;
   std::string m_transport_note;

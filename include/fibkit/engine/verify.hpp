@@ -77,6 +77,19 @@ struct CallData {
   bool synthesized = false;
 };
 
+/// Where a Runnable comes from: Python code loaded in the job's bridge (`python_id` != 0), an
+/// official solution's library, or else an NVRTC build of a fibkit solution.
+struct RunnableSource {
+  const core::SolutionConfig* config = nullptr;
+  const SolutionBuild* build = nullptr;
+  const TvmFfiLibrary* library = nullptr;
+  int python_id = 0;
+};
+
+/// The Runnable of `source` for the job's definition, ready to prepare.
+std::unique_ptr<Runnable> make_runnable(const VerifyJob& job, const RunnableSource& source,
+                                        const cuda::Context& ctx);
+
 /// The job's solution, ready to prepare: its launch plan (PlanExecutor), the official
 /// solution's library (TvmFfiFunction) when `solution_library` is set, or its Python code in
 /// the bridge (PythonRunnable) when `python_solution` is.
