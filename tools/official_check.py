@@ -9,8 +9,15 @@ config.toml and each pack mode (source, cubin):
   2. runs the official `Benchmark` on it: the official TVM-FFI builder (nvcc for the GPU's plain
      sm_XY, as on the contest's B200 with plain sm_100), the official correctness rules against
      the definition's Python reference, and the official timing of flashinfer-bench's version;
-  3. runs `fibkit bench` on the same workloads (contest mode, CUPTI) for the project itself;
+  3. runs `fibkit bench` on the same workloads (contest mode, CUPTI) for the project itself
+     (with --python-reference also timing the definition's Python reference, as the official
+     speedup_factor does, to put fibkit's reference latencies beside the official ones);
   4. prints one row per (definition, workload, solution) and writes official_check.json.
+Options: --extra-solution FILE adds an official Solution JSON (e.g. a Triton one) to the
+TraceSet, timed by fibkit through --solution-json; --modes source|cubin|source,cubin; --loop
+times the whole loops on the chosen workloads: `flashinfer-bench run` (the official CLI, its
+default counts) against `fibkit verify && fibkit bench` with Python references, with a cold
+and then a warm cache.
 
 flashinfer-bench on PyPI is 0.1.2: its builder is the contest's TVM-FFI builder less the
 `-lcuda -lcublas` link flags (which the generated entry does not need), and it times with CUDA
@@ -18,7 +25,8 @@ events (`do_bench`), not the contest's CUPTI `bench_gpu_time_with_cupti`: its la
 close to, not identical with, fibkit's contest mode.
 
 usage: official_check.py --fibkit BIN --dataset CONTEST_DATASET --out DIR
-                         [--workloads DEF=i,j,...]... [--iterations N] [--solutions A,B]
+                         [--workloads DEF=i,j,...]... [--iterations N] [--modes M]
+                         [--extra-solution FILE]... [--python-reference] [--loop]
 """
 import argparse
 import json
@@ -32,6 +40,7 @@ import time
 import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+LOOP_TIMEOUT = 150  # seconds for one `flashinfer-bench run` in --loop
 
 # The repository's five starter solutions and a small, a middle and a large workload of each
 # (indices into the definition's workload file), chosen to keep the Python references quick.
@@ -65,11 +74,13 @@ def make_traceset(src, dst, workloads):
         (dst / "workloads" / op / wls[0].name).write_text("\n".join(chosen) + "\n")
 
 
-def pack_all(fibkit, ts, solutions, config):
-    """Every solution in both modes, into ts/solutions/<author>/<op>/<def>/<name>.json."""
+def pack_all(fibkit, ts, solutions, config, modes):
+    """Every solution in each mode, into ts/solutions/<author>/<op>/<def>/<name>.json."""
     packed = {}
     for name in solutions:
         for mode, extra in (("source", []), ("cubin", ["--embed-cubin"])):
+            if mode not in modes:
+                continue
             out = ts / "pack" / f"{name}-{mode}.json"
             out.parent.mkdir(parents=True, exist_ok=True)
             run([fibkit, "pack", "--config", config, "--dataset", ts, "-s", name,
@@ -86,14 +97,26 @@ def pack_all(fibkit, ts, solutions, config):
     return packed
 
 
+def add_extra(ts, file):
+    """An official Solution JSON as it is, into the TraceSet; its name and definition."""
+    sol = json.loads(pathlib.Path(file).read_text())
+    op = next((ts / "definitions").rglob(sol["definition"] + ".json")).parent.name
+    dst = ts / "solutions" / sol["author"] / op / sol["definition"] / f"{sol['name']}.json"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(json.dumps(sol, indent=2))
+    return sol["name"], sol["definition"]
+
+
 def official_run(ts, config):
     from flashinfer_bench import Benchmark, BenchmarkConfig, TraceSet
 
     trace_set = TraceSet.from_path(str(ts))
     bench = Benchmark(trace_set, BenchmarkConfig(**config))
+    print(f"official Benchmark.run_all {config} ...", flush=True)
     start = time.time()
     result = bench.run_all(dump_traces=False)
     seconds = time.time() - start
+    print(f"official Benchmark.run_all: {seconds:.1f} s", flush=True)
     bench.close()
     rows = []
     for def_name, traces in result.traces.items():
@@ -114,22 +137,71 @@ def official_run(ts, config):
     return rows, seconds
 
 
-def fibkit_bench(fibkit, ts, workloads, solutions, config):
-    """fibkit bench (contest mode) on the same workloads: latency per (solution, workload uuid)."""
+def fibkit_bench(fibkit, ts, workloads, solutions, config, python_reference, extra_files):
+    """fibkit bench (contest mode) on the same workloads: (latency, reference latency) per
+    (solution, workload uuid); the reference is the definition's Python run with
+    `python_reference`, else not timed."""
     lat = {}
-    for name in solutions:
-        sol_def = next(v["definition"] for k, v in solutions.items() if k == name)
-        idx = ",".join(str(i) for i in range(len(workloads[sol_def])))
-        res = subprocess.run([str(fibkit), "bench", "--config", str(config),
-                              "--dataset", str(ts), "-s", name, "--workloads", idx,
-                              "--no-reference", "--json", "-o", str(ts / f"bench-{name}")],
+    for name, info in solutions.items():
+        idx = ",".join(str(i) for i in range(len(workloads[info["definition"]])))
+        which = (["--solution-json", extra_files[name]] if name in extra_files
+                 else ["--config", str(config), "-s", name])
+        ref = ["--speedup-reference", "python"] if python_reference else ["--no-reference"]
+        res = subprocess.run([str(fibkit), "bench", *which, "--dataset", str(ts),
+                              "--workloads", idx, *ref, "--json", "-o", str(ts / f"bench-{name}")],
                              capture_output=True, text=True)
         if res.returncode != 0:
             print(res.stderr[-3000:], file=sys.stderr)
             continue
         for r in json.loads(res.stdout).get("results", []):
-            lat[(name, r.get("workload_uuid") or r.get("workload"))] = r.get("latency_ms")
+            lat[(name, r.get("workload_uuid") or r.get("workload"))] = (
+                r.get("latency_ms"), r.get("reference_latency_ms"))
     return lat
+
+
+def loop_times(fibkit, ts, config, loops, extra_files, out):
+    """Wall seconds of the whole loops on the TraceSet's workloads: the official CLI (`run`,
+    its default counts 10/50/3) and `fibkit verify && fibkit bench` (Python references for the
+    checks and the speedups), cold (empty caches) and warm."""
+    times = {}
+    env = dict(os.environ)
+    for name, official_name in loops:
+        start = time.time()
+        try:
+            res = subprocess.run([sys.executable, "-c",
+                                  "from flashinfer_bench.cli.main import cli; cli()", "run",
+                                  "--local", str(ts), "--solutions", official_name,
+                                  "--no-save-results"], capture_output=True, text=True,
+                                 timeout=LOOP_TIMEOUT)
+            failed = res.returncode != 0
+            if failed:
+                print(res.stderr[-2000:], file=sys.stderr)
+        except subprocess.TimeoutExpired:
+            failed = True
+            print(f"flashinfer-bench run: over {LOOP_TIMEOUT} s", file=sys.stderr)
+        times[(name, "flashinfer-bench run")] = (time.time() - start) * (-1 if failed else 1)
+        print(f"  {name}: flashinfer-bench run {times[(name, 'flashinfer-bench run')]:.1f} s",
+              flush=True)
+        which = (["--solution-json", extra_files[name]] if name in extra_files
+                 else ["--config", str(config), "-s", name])
+        cache = out / f"loop-cache-{name}"
+        shutil.rmtree(cache, ignore_errors=True)
+        env["FIB_CACHE_PATH"] = str(cache)
+        for state in ("cold", "warm"):
+            start = time.time()
+            ok = True
+            for cmd in (["verify", *which, "--dataset", str(ts), "--reference", "python"],
+                        ["bench", *which, "--dataset", str(ts), "--speedup-reference", "python",
+                         "--no-report"]):
+                res = subprocess.run([str(fibkit), "-q", *cmd], capture_output=True, text=True,
+                                     env=env)
+                if res.returncode != 0:
+                    ok = False
+                    print(res.stderr[-2000:], file=sys.stderr)
+            key = (name, f"fibkit verify && bench, {state}")
+            times[key] = (time.time() - start) * (1 if ok else -1)
+            print(f"  {name}: fibkit verify && bench, {state} {times[key]:.1f} s", flush=True)
+    return times
 
 
 def main():
@@ -144,6 +216,10 @@ def main():
     ap.add_argument("--iterations", type=int, default=20)
     ap.add_argument("--trials", type=int, default=2)
     ap.add_argument("--no-fibkit-bench", action="store_true")
+    ap.add_argument("--modes", default="source,cubin")
+    ap.add_argument("--extra-solution", action="append", default=[])
+    ap.add_argument("--python-reference", action="store_true")
+    ap.add_argument("--loop", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -165,37 +241,57 @@ def main():
     # The repository's solutions of the chosen definitions.
     names = [sol["name"] for sol in tomllib.loads(config_path.read_text()).get("solution", [])
              if sol["definition"] in workloads]
-    packed = pack_all(fibkit, ts, names, config_path)
+    modes = args.modes.split(",")
+    packed = pack_all(fibkit, ts, names, config_path, modes)
+    extra_files = {}
+    by_name = {n: {"definition": packed[f"{n}-{modes[0]}"]["definition"]} for n in names}
+    for f in args.extra_solution:
+        name, definition = add_extra(ts, f)
+        extra_files[name] = str(pathlib.Path(f).resolve())
+        by_name[name] = {"definition": definition}
 
     rows, seconds = official_run(ts, {"warmup_runs": args.warmup, "iterations": args.iterations,
                                       "num_trials": args.trials})
     fib = {}
     if not args.no_fibkit_bench:
-        by_name = {n: {"definition": packed[f"{n}-source"]["definition"]} for n in names}
-        fib = fibkit_bench(fibkit, ts, workloads, by_name, config_path)
+        fib = fibkit_bench(fibkit, ts, workloads, by_name, config_path, args.python_reference,
+                           extra_files)
     for r in rows:
-        base = r["solution"].rsplit("-", 1)[0]
-        r["fibkit_bench_latency_ms"] = fib.get((base, r["workload"]))
+        base = r["solution"] if r["solution"] in extra_files else r["solution"].rsplit("-", 1)[0]
+        r["fibkit_bench_latency_ms"], r["fibkit_reference_latency_ms"] = fib.get(
+            (base, r["workload"]), (None, None))
 
     rows.sort(key=lambda r: (r["definition"], str(r["axes"]), r["solution"]))
     print(f"\nofficial evaluator (flashinfer-bench {__import__('flashinfer_bench').__version__}, "
           f"{args.warmup}/{args.iterations}/{args.trials}) on {len(rows)} (solution, workload) "
           f"pairs in {seconds:.1f} s")
     print(f"{'definition':<46} {'axes':<28} {'mode':<7} {'status':<20} {'official ms':>11} "
-          f"{'fibkit ms':>10} {'ref ms':>9}")
+          f"{'fibkit ms':>10} {'ref ms':>9} {'fibkit ref':>10} {'ratio':>6}")
     for r in rows:
         def fmt(v):
             return f"{v:.4f}" if isinstance(v, (int, float)) and v else "-"
+        mode = "-" if r["solution"] in extra_files else r["solution"].rsplit("-", 1)[1]
+        a, b = r["reference_latency_ms"], r["fibkit_reference_latency_ms"]
+        ratio = f"{b / a:.3f}" if a and b else "-"
         print(f"{r['definition'][:46]:<46} {json.dumps(r['axes'])[:28]:<28} "
-              f"{r['solution'].rsplit('-', 1)[1]:<7} {r['status']:<20} {fmt(r['latency_ms']):>11} "
-              f"{fmt(r['fibkit_bench_latency_ms']):>10} {fmt(r['reference_latency_ms']):>9}")
+              f"{mode:<7} {r['status']:<20} {fmt(r['latency_ms']):>11} "
+              f"{fmt(r['fibkit_bench_latency_ms']):>10} {fmt(a):>9} {fmt(b):>10} {ratio:>6}")
         if r["log"]:
             print("    " + r["log"][-600:].replace("\n", "\n    "))
     passed = sum(r["status"] == "PASSED" for r in rows)
     print(f"\n{passed} of {len(rows)} PASSED")
+    loops = {}
+    if args.loop:
+        pairs = [(n, f"{n}-{modes[0]}") for n in names] + [(n, n) for n in extra_files]
+        for (name, what), s in loop_times(fibkit, ts, config_path, pairs, extra_files,
+                                          out).items():
+            loops[f"{name}: {what}"] = s
+        print("\nloop times (wall seconds; negative: a command failed)")
+        for k, s in loops.items():
+            print(f"  {k:<70} {s:8.1f}")
     (out / "official_check.json").write_text(json.dumps({"packed": packed, "rows": rows,
-                                                         "seconds": seconds}, indent=1,
-                                                        default=str))
+                                                         "seconds": seconds, "loops": loops},
+                                                        indent=1, default=str))
     return 0 if passed == len(rows) and rows else 1
 
 

@@ -57,6 +57,7 @@ struct BenchOptions {
   double max_noise = 0.005;
   double time_limit = 15.0;
   std::string solution_json;
+  std::string call_from = "native";
   std::string reference = "auto";
   std::string speedup_reference = "auto";
 };
@@ -222,12 +223,13 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
       }
     }
     options.other = official_other ? &official_other->config : other;
-    options.other_library =
-        official_other && !official_other->python ? &official_other->library : nullptr;
-    options.other_python =
-        official_other && official_other->python ? &official_other->solution : nullptr;
-    options.library = official && !official->python ? &official->library : nullptr;
-    options.python_solution = official && official->python ? &official->solution : nullptr;
+    if (official_other) {
+      place_official(*official_other, false, options.other_library, options.other_python);
+    }
+    if (official) {
+      place_official(*official, opt.call_from == "python", options.library,
+                     options.python_solution);
+    }
     const bool native = has_native_reference(def->name);
     options.python_checks = opt.reference == "python" || (opt.reference == "auto" && !native);
     // The official speedup_factor divides the Python reference's latency.
@@ -245,7 +247,7 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
       // auto: without a working Python (no python3, no torch, no GPU in torch) the speedups are
       // over the native reference, and the report says so.
       const bool bridge_only_for_speedup =
-          options.python_timed && !options.python_checks && options.python_solution == nullptr;
+          options.python_timed && !options.python_checks && !options.python_solution;
       if (!(bridge_only_for_speedup && opt.speedup_reference == "auto" && native)) {
         throw;
       }
@@ -396,6 +398,14 @@ Command register_bench(CLI::App& app) {
                   "python/triton (run in a python3 child); --compare NAME puts a project "
                   "solution beside it")
       ->excludes("-s");
+  sub->add_option("--call-from", opt->call_from,
+                  "How a cuda/cpp --solution-json is called: native (its TVM-FFI function through "
+                  "the C ABI in the worker; the default) or python (the library loaded with "
+                  "tvm_ffi.load_module in a python3 child and called with torch tensors, timed "
+                  "there, as the official evaluator's harness calls it; needs torch and "
+                  "apache-tvm-ffi)")
+      ->check(CLI::IsMember({"native", "python"}))
+      ->needs(sub->get_option("--solution-json"));
   sub->add_option("--definition", opt->definition, "Time only the solutions of this definition");
   sub->add_option("--dataset", opt->dataset,
                   "TraceSet (default: $FIB_DATASET_PATH, else the embedded examples)");

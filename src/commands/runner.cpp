@@ -99,6 +99,20 @@ OfficialSolution load_official_solution(const std::string& file, const core::Dat
   return official_solution(core::load_solution(file, file), file, ds, workloads);
 }
 
+void place_official(const OfficialSolution& official, bool from_python,
+                    const engine::TvmFfiLibrary*& library,
+                    std::optional<engine::PythonCode>& python) {
+  library = nullptr;
+  python.reset();
+  if (official.python) {
+    python = engine::solution_code(official.solution);
+  } else if (from_python) {
+    python = engine::library_code(official.solution, official.library);
+  } else {
+    library = &official.library;
+  }
+}
+
 const core::Solution* flashinfer_baseline(const core::Dataset& ds, const std::string& definition) {
   const auto it = ds.set.solutions.find(definition);
   if (it == ds.set.solutions.end()) {
@@ -274,7 +288,7 @@ SolutionRunner::~SolutionRunner() {
 
 void SolutionRunner::prepare(WorkerState& state) const {
   const std::string& arch = m_options.arch;
-  if (m_options.library == nullptr && m_options.python_solution == nullptr) {
+  if (m_options.library == nullptr && !m_options.python_solution) {
     state.solution = engine::build_solution(m_solution, arch, m_build);
     engine::check_build(m_solution, m_definition, state.solution);
   }
@@ -286,7 +300,7 @@ void SolutionRunner::prepare(WorkerState& state) const {
   }
   if (m_options.other && m_options.other_library != nullptr) {
     state.other_solution = engine::OtherSolution{m_options.other, nullptr, m_options.other_library};
-  } else if (m_options.other && m_options.other_python == nullptr) {
+  } else if (m_options.other && !m_options.other_python) {
     state.other = engine::build_solution(*m_options.other, arch, m_build);
     engine::check_build(*m_options.other, m_definition, state.other);
     state.other_solution = engine::OtherSolution{m_options.other, &state.other};
@@ -308,11 +322,11 @@ void SolutionRunner::prepare(WorkerState& state) const {
 
 namespace {
 bool python_other(const SolutionRunner::Options& o) {
-  return o.other != nullptr && o.other_python != nullptr;
+  return o.other != nullptr && o.other_python.has_value();
 }
 
 bool needs_bridge_for_more(const SolutionRunner::Options& o) {
-  return o.python_checks || o.python_timed || o.python_solution != nullptr;
+  return o.python_checks || o.python_timed || o.python_solution.has_value();
 }
 
 bool needs_bridge(const SolutionRunner::Options& o) {
@@ -329,14 +343,13 @@ void SolutionRunner::start_bridge(WorkerState& state) const {
   if (m_options.python_checks || m_options.python_timed) {
     job.python_reference = state.bridge->load(engine::reference_code(m_definition), m_definition);
   }
-  if (m_options.python_solution != nullptr) {
-    job.python_solution =
-        state.bridge->load(engine::solution_code(*m_options.python_solution), m_definition);
+  if (m_options.python_solution) {
+    job.python_solution = state.bridge->load(*m_options.python_solution, m_definition);
   }
 }
 
 void SolutionRunner::load_python_other(WorkerState& state) const {
-  const int id = state.bridge->load(engine::solution_code(*m_options.other_python), m_definition);
+  const int id = state.bridge->load(*m_options.other_python, m_definition);
   state.other_solution = engine::OtherSolution{m_options.other, nullptr, nullptr, id};
 }
 
@@ -402,7 +415,7 @@ void SolutionRunner::check(std::chrono::milliseconds timeout) {
   if (result.find("other_problem") && !result.at("other_problem").as_string().empty()) {
     m_other_problem = result.at("other_problem").as_string();
     m_options.other = nullptr; // the workers run without it
-    m_options.other_python = nullptr;
+    m_options.other_python.reset();
   }
   const std::string warnings = result.at("warnings").as_string();
   if (!warnings.empty()) {

@@ -49,6 +49,7 @@ struct VerifyOptions {
   std::string sanitize;
   std::string save_traces;
   std::string solution_json;
+  std::string call_from = "native";
   std::string reference = "auto";
 };
 
@@ -122,8 +123,10 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
     options.trials = opt.trials;
     options.dump_root = opt.dump;
     options.no_isolation = opt.no_isolation;
-    options.library = official && !official->python ? &official->library : nullptr;
-    options.python_solution = official && official->python ? &official->solution : nullptr;
+    if (official) {
+      place_official(*official, opt.call_from == "python", options.library,
+                     options.python_solution);
+    }
     options.python_checks =
         opt.reference == "python" || (opt.reference == "auto" && !has_native_reference(def->name));
     SolutionRunner runner(ds.set, *def, *s, build, options, work);
@@ -156,7 +159,8 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
         std::vector<std::string> command = {fs::read_symlink("/proc/self/exe").string(), "-q",
                                             "verify"};
         if (official) {
-          command.insert(command.end(), {"--solution-json", opt.solution_json});
+          command.insert(command.end(), {"--solution-json", opt.solution_json, "--call-from",
+                                         opt.call_from});
         } else {
           command.insert(command.end(), {"-c", project->file.string(), "-s", s->name});
         }
@@ -248,6 +252,14 @@ Command register_verify(CLI::App& app) {
                   "builds it (nvcc, plain sm_XY) and called through TVM-FFI, or python/triton "
                   "loaded in a python3 child as the official Python/Triton builders load it")
       ->excludes("-s");
+  sub->add_option("--call-from", opt->call_from,
+                  "How a cuda/cpp --solution-json is called: native (its TVM-FFI function through "
+                  "the C ABI in the worker; the default) or python (the library loaded with "
+                  "tvm_ffi.load_module in a python3 child and called with torch tensors, timed "
+                  "there, as the official evaluator's harness calls it; needs torch and "
+                  "apache-tvm-ffi)")
+      ->check(CLI::IsMember({"native", "python"}))
+      ->needs(sub->get_option("--solution-json"));
   sub->add_option("--definition", opt->definition,
                   "Verify only the solutions of this definition (multi-definition projects)");
   sub->add_option("--reference", opt->reference,

@@ -108,6 +108,16 @@ PythonCode solution_code(const core::Solution& s) {
   return c;
 }
 
+PythonCode library_code(const core::Solution& s, const TvmFfiLibrary& library) {
+  PythonCode c;
+  c.name = s.name;
+  c.language = "tvm-ffi";
+  c.entry_point = library.symbol;
+  c.dps = true;
+  c.library = library.library;
+  return c;
+}
+
 std::string bridge_python() {
   const char* env = std::getenv("FIBKIT_PYTHON");
   return env != nullptr && *env != '\0' ? std::string(env) : std::string("python3");
@@ -277,7 +287,11 @@ int PythonBridge::load(const PythonCode& code, const core::Definition& def) {
   util::JsonWriter out;
   out.begin_object().key("op").value("load").key("name").value(code.name);
   out.key("language").value(code.language).key("entry_point").value(code.entry_point);
-  out.key("dps").value(code.dps).key("sources").begin_array();
+  out.key("dps").value(code.dps);
+  if (!code.library.empty()) {
+    out.key("library").value(code.library.string());
+  }
+  out.key("sources").begin_array();
   for (const core::SourceFile& s : code.sources) {
     out.begin_object().key("path").value(s.path).key("content").value(s.content).end_object();
   }

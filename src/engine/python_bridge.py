@@ -14,6 +14,11 @@ Requests:
          written under CACHE_DIR/<language>/<pkg>/<pkg>/, that folder's parent first on
          sys.path, the entry module imported as `<pkg>.<module>`. A definition's reference is
          loaded the same way, as the official evaluator does (main.py::run, not DPS).
+  {"op": "load", "name": N, "language": "tvm-ffi", "library": PATH, "entry_point": SYMBOL,
+   "dps": true, ...}
+      -> {"id": K}: an official CUDA/C++ solution the worker built, loaded with
+         tvm_ffi.load_module and called with torch tensors on torch's current stream (as the
+         official evaluator calls a TVM-FFI solution from Python).
   {"op": "call", "id": K, "inputs": [T...], "outputs": [T...]}
       -> the function called once, positionally: inputs in definition order (scalars as Python
          values), then the outputs when DPS; a returned value is normalised as the official
@@ -253,6 +258,8 @@ class Bridge:
 
     def load(self, req):
         language = req["language"]
+        if language == "tvm-ffi":
+            return self._load_library(req)
         if language not in ("python", "triton"):
             raise BridgeError(f"the Python bridge runs python and triton solutions, not {language}")
         if language == "triton":
@@ -293,6 +300,32 @@ class Bridge:
         _torch()  # fills _DTYPES
         dtypes = [_DTYPES.get(d) for d in req.get("output_dtypes", [])]
         self.loaded[key] = _Loaded(fn, bool(req["dps"]), req["outputs"], dtypes)
+        return {"id": key}
+
+    def _load_library(self, req):
+        try:
+            import tvm_ffi  # noqa: PLC0415
+        except ImportError as e:
+            raise BridgeError(f"calling a TVM-FFI library from Python needs apache-tvm-ffi in "
+                              f"{sys.executable}: {e}") from None
+        symbol = req["entry_point"]
+        module = tvm_ffi.load_module(req["library"])
+        try:
+            fn = module[symbol]
+        except (AttributeError, KeyError, RuntimeError):
+            fn = getattr(module, symbol, None)
+        if fn is None:
+            raise BridgeError(f"{req['library']} exports no TVM-FFI function {symbol!r}")
+        stream_context = getattr(tvm_ffi, "use_torch_stream", None)
+
+        def call(*args):
+            if stream_context is None:
+                return fn(*args)
+            with stream_context():
+                return fn(*args)
+
+        key = len(self.loaded) + 1
+        self.loaded[key] = _Loaded(call, True, req["outputs"], [])
         return {"id": key}
 
     def _invoke(self, loaded, tensors):

@@ -309,6 +309,10 @@ foreach(cmd verify bench)
                   "has no launch plan" ARGS ${cmd} --config ${FIBKIT_CLI_DATA}/starter_kit/config.toml)
   fibkit_cli_test("${cmd}: a missing kernel file fails before the GPU check" 1 ""
                   "kernel.cu" ARGS ${cmd} --config ${FIBKIT_CLI_DATA}/missing_source/config.toml)
+  fibkit_cli_test("${cmd}: --call-from needs --solution-json" 2 ""
+                  "--call-from requires --solution-json" ARGS ${cmd} --call-from python)
+  fibkit_cli_test("${cmd}: --call-from takes native or python" 2 "" "--call-from: java not in"
+                  ARGS ${cmd} --solution-json x.json --call-from java)
 endforeach()
 
 # Tests of the contest's own TraceSet (../shared/dataset beside the checkout) are reported as not

@@ -78,6 +78,13 @@ const core::Solution* flashinfer_baseline(const core::Dataset& ds, const std::st
 /// for a Python one.
 void build_official_solution(OfficialSolution& official, const std::string& arch);
 
+/// Where `official` (built) runs: natively through its library (`library` set), or in the
+/// Python bridge (`python` set): python/triton code, or with `from_python` a cuda/cpp
+/// solution's library loaded with tvm_ffi.load_module and called with torch tensors.
+void place_official(const OfficialSolution& official, bool from_python,
+                    const engine::TvmFfiLibrary*& library,
+                    std::optional<engine::PythonCode>& python);
+
 /// The embedded native reference of `definition`, written to `dir`; nullopt when there is none.
 std::optional<core::ProjectConfig> load_reference(const std::string& definition,
                                                   const std::filesystem::path& dir);
@@ -120,12 +127,13 @@ public:
     /// `other_library` / `other_python` set an official Solution (its name in `other`).
     const core::SolutionConfig* other = nullptr;
     const engine::TvmFfiLibrary* other_library = nullptr;
-    const core::Solution* other_python = nullptr;
+    std::optional<engine::PythonCode> other_python;
     bool no_isolation = false; ///< run in this process (verify --no-isolation)
     /// An official solution (--solution-json): its library runs instead of an NVRTC build.
     const engine::TvmFfiLibrary* library = nullptr;
-    /// An official Python/Triton solution: runs in the Python bridge.
-    const core::Solution* python_solution = nullptr;
+    /// Code that runs in the Python bridge as the solution: an official Python/Triton
+    /// solution, or an official cuda/cpp one's library called from Python (--call-from python).
+    std::optional<engine::PythonCode> python_solution;
     /// The definition's Python `run` (in the Python bridge) instead of the native reference:
     /// for the correctness checks (--reference python) and/or for the timed reference whose
     /// latency gives the speedup (bench's default, as the official speedup_factor).

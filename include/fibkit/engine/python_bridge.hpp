@@ -17,6 +17,7 @@
 #include "fibkit/core/definition.hpp"
 #include "fibkit/core/solution.hpp"
 #include "fibkit/engine/executor.hpp"
+#include "fibkit/engine/tvm_ffi.hpp"
 #include "fibkit/util/json_reader.hpp"
 #include "fibkit/util/json_writer.hpp"
 
@@ -29,13 +30,16 @@
 
 namespace fibkit::engine {
 
-/// Code the bridge can load: an official Python/Triton Solution or a definition's reference.
+/// Code the bridge can load: an official Python/Triton Solution, a definition's reference, or
+/// an official CUDA/C++ Solution's built TVM-FFI library (called from Python as the official
+/// evaluator's Python harness calls it).
 struct PythonCode {
   std::string name;
-  std::string language;    ///< "python" or "triton"
-  std::string entry_point; ///< "file.py::function"
+  std::string language;    ///< "python", "triton", or "tvm-ffi" (a built library)
+  std::string entry_point; ///< "file.py::function"; for "tvm-ffi" the library's export name
   std::vector<core::SourceFile> sources;
-  bool dps = false; ///< destination-passing style
+  bool dps = false;              ///< destination-passing style
+  std::filesystem::path library; ///< "tvm-ffi": the shared library to tvm_ffi.load_module
 };
 
 /// The definition's reference as the official evaluator builds it: main.py = `reference`,
@@ -43,6 +47,9 @@ struct PythonCode {
 PythonCode reference_code(const core::Definition& definition);
 /// An official Solution with language python or triton.
 PythonCode solution_code(const core::Solution& solution);
+/// An official cuda/cpp Solution already built (engine/official_build) into `library`: loaded
+/// in the bridge with tvm_ffi.load_module and called with torch tensors, destination-passing.
+PythonCode library_code(const core::Solution& solution, const TvmFfiLibrary& library);
 
 /// The interpreter the bridge runs: $FIBKIT_PYTHON, else `python3` from the PATH.
 std::string bridge_python();
