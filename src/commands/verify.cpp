@@ -159,8 +159,8 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
         std::vector<std::string> command = {fs::read_symlink("/proc/self/exe").string(), "-q",
                                             "verify"};
         if (official) {
-          command.insert(command.end(), {"--solution-json", opt.solution_json, "--call-from",
-                                         opt.call_from});
+          command.insert(command.end(),
+                         {"--solution-json", opt.solution_json, "--call-from", opt.call_from});
         } else {
           command.insert(command.end(), {"-c", project->file.string(), "-s", s->name});
         }
