@@ -137,10 +137,19 @@ def official_run(ts, config):
     return rows, seconds
 
 
-def fibkit_bench(fibkit, ts, workloads, solutions, config, python_reference, extra_files):
-    """fibkit bench (contest mode) on the same workloads: (latency, reference latency) per
-    (solution, workload uuid); the reference is the definition's Python run with
-    `python_reference`, else not timed."""
+def counts_flags(counts, official):
+    """The official run's warmup/iterations/trials as flags of the official CLI or of fibkit."""
+    w, i, t = counts["warmup_runs"], counts["iterations"], counts["num_trials"]
+    if official:
+        return ["--warmup-runs", str(w), "--iterations", str(i), "--num-trials", str(t)]
+    return ["--warmup", str(w), "--iterations", str(i), "--trials", str(t)]
+
+
+def fibkit_bench(fibkit, ts, workloads, solutions, config, python_reference, extra_files,
+                 counts):
+    """fibkit bench (contest mode, the official run's counts) on the same workloads: (latency,
+    reference latency) per (solution, workload uuid); the reference is the definition's Python
+    run with `python_reference`, else not timed."""
     lat = {}
     for name, info in solutions.items():
         idx = ",".join(str(i) for i in range(len(workloads[info["definition"]])))
@@ -148,7 +157,8 @@ def fibkit_bench(fibkit, ts, workloads, solutions, config, python_reference, ext
                  else ["--config", str(config), "-s", name])
         ref = ["--speedup-reference", "python"] if python_reference else ["--no-reference"]
         res = subprocess.run([str(fibkit), "bench", *which, "--dataset", str(ts),
-                              "--workloads", idx, *ref, "--json", "-o", str(ts / f"bench-{name}")],
+                              "--workloads", idx, *ref, *counts_flags(counts, False), "--json",
+                              "-o", str(ts / f"bench-{name}")],
                              capture_output=True, text=True)
         if res.returncode != 0:
             print(res.stderr[-3000:], file=sys.stderr)
@@ -159,10 +169,10 @@ def fibkit_bench(fibkit, ts, workloads, solutions, config, python_reference, ext
     return lat
 
 
-def loop_times(fibkit, ts, config, loops, extra_files, out):
-    """Wall seconds of the whole loops on the TraceSet's workloads: the official CLI (`run`,
-    its default counts 10/50/3) and `fibkit verify && fibkit bench` (Python references for the
-    checks and the speedups), cold (empty caches) and warm."""
+def loop_times(fibkit, ts, config, loops, extra_files, out, counts):
+    """Wall seconds of the whole loops on the TraceSet's workloads, with the same counts: the
+    official CLI (`flashinfer-bench run`) and `fibkit verify && fibkit bench` (Python references
+    for the checks and the speedups), cold (empty caches) and warm."""
     times = {}
     env = dict(os.environ)
     for name, official_name in loops:
@@ -171,7 +181,8 @@ def loop_times(fibkit, ts, config, loops, extra_files, out):
             res = subprocess.run([sys.executable, "-c",
                                   "from flashinfer_bench.cli.main import cli; cli()", "run",
                                   "--local", str(ts), "--solutions", official_name,
-                                  "--no-save-results"], capture_output=True, text=True,
+                                  "--no-save-results", *counts_flags(counts, True)],
+                                 capture_output=True, text=True,
                                  timeout=LOOP_TIMEOUT)
             failed = res.returncode != 0
             if failed:
@@ -192,7 +203,7 @@ def loop_times(fibkit, ts, config, loops, extra_files, out):
             ok = True
             for cmd in (["verify", *which, "--dataset", str(ts), "--reference", "python"],
                         ["bench", *which, "--dataset", str(ts), "--speedup-reference", "python",
-                         "--no-report"]):
+                         *counts_flags(counts, False), "--no-report"]):
                 res = subprocess.run([str(fibkit), "-q", *cmd], capture_output=True, text=True,
                                      env=env)
                 if res.returncode != 0:
@@ -250,12 +261,13 @@ def main():
         extra_files[name] = str(pathlib.Path(f).resolve())
         by_name[name] = {"definition": definition}
 
-    rows, seconds = official_run(ts, {"warmup_runs": args.warmup, "iterations": args.iterations,
-                                      "num_trials": args.trials})
+    counts = {"warmup_runs": args.warmup, "iterations": args.iterations,
+              "num_trials": args.trials}
+    rows, seconds = official_run(ts, counts)
     fib = {}
     if not args.no_fibkit_bench:
         fib = fibkit_bench(fibkit, ts, workloads, by_name, config_path, args.python_reference,
-                           extra_files)
+                           extra_files, counts)
     for r in rows:
         base = r["solution"] if r["solution"] in extra_files else r["solution"].rsplit("-", 1)[0]
         r["fibkit_bench_latency_ms"], r["fibkit_reference_latency_ms"] = fib.get(
@@ -282,9 +294,9 @@ def main():
     print(f"\n{passed} of {len(rows)} PASSED")
     loops = {}
     if args.loop:
-        pairs = [(n, f"{n}-{modes[0]}") for n in names] + [(n, n) for n in extra_files]
-        for (name, what), s in loop_times(fibkit, ts, config_path, pairs, extra_files,
-                                          out).items():
+        pairs = [(n, f"{n}-{modes[0]}") for n in names]
+        for (name, what), s in loop_times(fibkit, ts, config_path, pairs, extra_files, out,
+                                          counts).items():
             loops[f"{name}: {what}"] = s
         print("\nloop times (wall seconds; negative: a command failed)")
         for k, s in loops.items():
