@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fibkit/util/file.hpp"
+#include "fibkit/util/text.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -17,27 +18,6 @@
 namespace fibkit::commands {
 
 namespace {
-
-// Levenshtein distance with adjacent transpositions counted as one edit.
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) {
-    d[i][0] = i;
-  }
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    d[0][j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] =
-          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
 
 void setup_logging(int verbosity, bool quiet, bool color) {
   auto logger = spdlog::stderr_color_mt("fibkit");
@@ -85,7 +65,7 @@ std::string closest_name(const std::string& arg, const std::vector<std::string>&
   std::string closest;
   std::size_t best = 3;
   for (const std::string& name : names) {
-    if (const std::size_t d = edit_distance(arg, name); d < best) {
+    if (const std::size_t d = util::edit_distance(arg, name); d < best) {
       best = d;
       closest = name;
     }
@@ -257,6 +237,17 @@ int run_app(int argc, char** argv) {
     report(fmt::format("internal error: {}", e.what()));
     return static_cast<int>(ExitCode::internal);
   }
+}
+
+void add_call_from_option(CLI::App& sub, std::string& value) {
+  sub.add_option("--call-from", value,
+                 "How a cuda/cpp --solution-json is called: native (its TVM-FFI function through "
+                 "the C ABI in the worker; the default) or python (the library loaded with "
+                 "tvm_ffi.load_module in a python3 child and called with torch tensors, timed "
+                 "there, as the official evaluator's harness calls it; needs torch and "
+                 "apache-tvm-ffi)")
+      ->check(CLI::IsMember({"native", "python"}))
+      ->needs(sub.get_option("--solution-json"));
 }
 
 std::optional<util::DiskCache> open_compile_cache(bool enabled) {

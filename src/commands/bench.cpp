@@ -398,14 +398,7 @@ Command register_bench(CLI::App& app) {
                   "python/triton (run in a python3 child); --compare NAME puts a project "
                   "solution beside it")
       ->excludes("-s");
-  sub->add_option("--call-from", opt->call_from,
-                  "How a cuda/cpp --solution-json is called: native (its TVM-FFI function through "
-                  "the C ABI in the worker; the default) or python (the library loaded with "
-                  "tvm_ffi.load_module in a python3 child and called with torch tensors, timed "
-                  "there, as the official evaluator's harness calls it; needs torch and "
-                  "apache-tvm-ffi)")
-      ->check(CLI::IsMember({"native", "python"}))
-      ->needs(sub->get_option("--solution-json"));
+  add_call_from_option(*sub, opt->call_from);
   sub->add_option("--definition", opt->definition, "Time only the solutions of this definition");
   sub->add_option("--dataset", opt->dataset,
                   "TraceSet (default: $FIB_DATASET_PATH, else the embedded examples)");

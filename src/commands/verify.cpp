@@ -252,14 +252,7 @@ Command register_verify(CLI::App& app) {
                   "builds it (nvcc, plain sm_XY) and called through TVM-FFI, or python/triton "
                   "loaded in a python3 child as the official Python/Triton builders load it")
       ->excludes("-s");
-  sub->add_option("--call-from", opt->call_from,
-                  "How a cuda/cpp --solution-json is called: native (its TVM-FFI function through "
-                  "the C ABI in the worker; the default) or python (the library loaded with "
-                  "tvm_ffi.load_module in a python3 child and called with torch tensors, timed "
-                  "there, as the official evaluator's harness calls it; needs torch and "
-                  "apache-tvm-ffi)")
-      ->check(CLI::IsMember({"native", "python"}))
-      ->needs(sub->get_option("--solution-json"));
+  add_call_from_option(*sub, opt->call_from);
   sub->add_option("--definition", opt->definition,
                   "Verify only the solutions of this definition (multi-definition projects)");
   sub->add_option("--reference", opt->reference,

@@ -2,6 +2,8 @@
 // checked int64 arithmetic. The language is described in docs/expressions.md.
 #include "fibkit/core/expr.hpp"
 
+#include "fibkit/util/text.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <limits>
@@ -143,24 +145,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/// Optimal string alignment distance (insertions, deletions, substitutions, adjacent swaps).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i)
-    d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 /// `unknown <what> "x" — did you mean "y"? (known <what>s: a, b)`. `known` is sorted.
 std::string unknown_message(std::string_view what, std::string_view name,
                             const std::vector<std::string>& known) {
@@ -171,7 +155,7 @@ std::string unknown_message(std::string_view what, std::string_view name,
     const std::string* best = nullptr;
     std::size_t best_distance = std::min<std::size_t>(3, name.size());
     for (const std::string& candidate : known) {
-      const std::size_t d = edit_distance(name, candidate);
+      const std::size_t d = util::edit_distance(name, candidate);
       if (d < best_distance) {
         best = &candidate;
         best_distance = d;

@@ -49,6 +49,10 @@ Command register_score(CLI::App& app);
 Command register_synth(CLI::App& app);
 Command register_verify(CLI::App& app);
 
+/// verify's and bench's `--call-from native|python` (how a cuda/cpp --solution-json is called),
+/// into `value`; it needs --solution-json, which must be added first.
+void add_call_from_option(CLI::App& sub, std::string& value);
+
 /// Parses argv, runs the chosen subcommand, prints errors as `fibkit: error: ...` and returns the
 /// process exit code (see ExitCode).
 int run_app(int argc, char** argv);
