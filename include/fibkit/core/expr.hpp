@@ -19,7 +19,7 @@
 namespace fibkit::core {
 
 namespace detail {
-struct ExprImpl; ///< The parsed tree and its text (defined in expr.cpp).
+struct ExprImpl; ///< The parsed tree and its text (src/core/expr_tree.hpp).
 } // namespace detail
 
 /// The values of the names an expression may use (workload axes, device facts such as num_sms).
