@@ -31,12 +31,7 @@ namespace {
 constexpr std::string_view k_script = "src/engine/python_bridge.py";
 
 std::string_view embedded_script() {
-  for (const core::EmbeddedFile& f : core::embedded_files()) {
-    if (f.path == k_script) {
-      return f.content;
-    }
-  }
-  throw Error(fmt::format("internal error: {} is not embedded", k_script));
+  return core::embedded_file(k_script);
 }
 
 // The driver entry points only the bridge needs, from the libcuda the worker already loaded.
