@@ -264,6 +264,12 @@ def main():
     counts = {"warmup_runs": args.warmup, "iterations": args.iterations,
               "num_trials": args.trials}
     rows, seconds = official_run(ts, counts)
+    # The official results first, as they are, so that a slow fibkit step cannot lose them.
+    (out / "official_rows.json").write_text(json.dumps(rows, indent=1, default=str))
+    for r in sorted(rows, key=lambda r: (r["definition"], str(r["axes"]), r["solution"])):
+        print(f"official: {r['definition'][:40]} {json.dumps(r['axes'])[:28]} {r['solution']} "
+              f"{r['status']} latency {r['latency_ms']} ms reference {r['reference_latency_ms']} ms",
+              flush=True)
     fib = {}
     if not args.no_fibkit_bench:
         fib = fibkit_bench(fibkit, ts, workloads, by_name, config_path, args.python_reference,
