@@ -13,13 +13,16 @@
 #include <cstdlib>
 #include <string_view>
 #include <system_error>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace fibkit::commands {
 
 namespace {
 
-void setup_logging(int verbosity, bool quiet, bool color) {
+// Sets up the log and returns its level and what chose it.
+std::pair<std::string, std::string> setup_logging(int verbosity, bool quiet, bool color) {
   auto logger = spdlog::stderr_color_mt("fibkit");
   logger->set_pattern("fibkit: %^%l%$: %v");
   if (!color) {
@@ -30,19 +33,26 @@ void setup_logging(int verbosity, bool quiet, bool color) {
     }
   }
   spdlog::level::level_enum level = spdlog::level::info;
+  std::string from = "default";
   if (const char* env = std::getenv("FIBKIT_LOG"); env && *env) {
     level = spdlog::level::from_str(env);
+    from = "$FIBKIT_LOG";
   }
   if (verbosity == 1) {
     level = spdlog::level::debug;
+    from = "-v";
   } else if (verbosity >= 2) {
     level = spdlog::level::trace;
+    from = "-vv";
   }
   if (quiet) {
     level = spdlog::level::err;
+    from = "-q";
   }
   logger->set_level(level);
   spdlog::set_default_logger(logger);
+  const spdlog::string_view_t name = spdlog::level::to_string_view(level);
+  return {std::string(name.data(), name.size()), from};
 }
 
 // The global options as they may appear before the subcommand: long names, and short flags
@@ -167,9 +177,9 @@ int run_app(int argc, char** argv) {
   app.add_option("--color", color, "Colour output: auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
-  std::vector<Command> commands{register_init(app),  register_build(app), register_bench(app),
-                                register_list(app),  register_pack(app),  register_score(app),
-                                register_synth(app), register_verify(app)};
+  std::vector<Command> commands{register_init(app),  register_build(app),  register_bench(app),
+                                register_list(app),  register_pack(app),   register_score(app),
+                                register_synth(app), register_verify(app), register_env(app)};
 
   const std::string footer = help_footer(commands);
   app.footer(footer);
@@ -201,7 +211,11 @@ int run_app(int argc, char** argv) {
   ctx.color_stdout = util::use_color(mode, stdout);
   ctx.color_stderr = util::use_color(mode, stderr);
   ctx.quiet = quiet;
-  setup_logging(verbosity, quiet, ctx.color_stderr);
+  const char* no_color = std::getenv("NO_COLOR");
+  ctx.color_from = color != "auto"                 ? "--color " + color
+                   : no_color && *no_color != '\0' ? "$NO_COLOR"
+                                                   : "auto (a terminal that is not TERM=dumb)";
+  std::tie(ctx.log_level, ctx.log_from) = setup_logging(verbosity, quiet, ctx.color_stderr);
 
   const auto report = [&](std::string_view message) {
     fmt::print(stderr, "{} {}\n",

@@ -67,29 +67,8 @@ std::string command_text(const std::vector<std::string>& argv) {
   return out;
 }
 
-// The CUDA toolkit: nvcc on the PATH, else $CUDA_HOME, else /usr/local/cuda.
 fs::path cuda_home() {
-  if (const char* path = std::getenv("PATH")) {
-    std::string all = path;
-    for (std::size_t start = 0; start <= all.size();) {
-      const std::size_t end = std::min(all.find(':', start), all.size());
-      const fs::path nvcc = fs::path(all.substr(start, end - start)) / "nvcc";
-      std::error_code ec;
-      if (!nvcc.parent_path().empty() && fs::exists(nvcc, ec)) {
-        return fs::canonical(nvcc, ec).parent_path().parent_path();
-      }
-      start = end + 1;
-    }
-  }
-  for (const std::string& home :
-       {env("CUDA_HOME"), env("CUDA_PATH"), std::string("/usr/local/cuda")}) {
-    std::error_code ec;
-    if (!home.empty() && fs::exists(fs::path(home) / "bin" / "nvcc", ec)) {
-      return home;
-    }
-  }
-  throw Error("no nvcc: building an official CUDA solution needs the CUDA toolkit's nvcc on the "
-              "PATH (or CUDA_HOME)");
+  return find_cuda_toolkit().home;
 }
 
 // The official builder's link flags for CUDA: the first folder that holds libcudart.so.
@@ -140,6 +119,27 @@ std::string package_name(const core::Solution& s, const std::string& digest) {
 }
 
 } // namespace
+
+CudaToolkit find_cuda_toolkit() {
+  if (const fs::path nvcc = util::find_on_path("nvcc"); !nvcc.empty()) {
+    std::error_code ec;
+    const fs::path real = fs::canonical(nvcc, ec);
+    return {(ec ? nvcc : real).parent_path().parent_path(), "nvcc on the PATH"};
+  }
+  for (const char* name : {"CUDA_HOME", "CUDA_PATH"}) {
+    std::error_code ec;
+    if (const std::string home = env(name);
+        !home.empty() && fs::exists(fs::path(home) / "bin" / "nvcc", ec)) {
+      return {home, std::string("$") + name};
+    }
+  }
+  std::error_code ec;
+  if (fs::exists("/usr/local/cuda/bin/nvcc", ec)) {
+    return {"/usr/local/cuda", "default"};
+  }
+  throw Error("no nvcc: building an official CUDA solution needs the CUDA toolkit's nvcc on the "
+              "PATH (or CUDA_HOME)");
+}
 
 TvmFfiInstall find_tvm_ffi() {
   TvmFfiInstall t;

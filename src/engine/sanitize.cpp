@@ -2,6 +2,7 @@
 
 #include "fibkit/engine/isolation.hpp"
 #include "fibkit/util/error.hpp"
+#include "fibkit/util/file.hpp"
 
 #include <fmt/format.h>
 
@@ -19,15 +20,10 @@ constexpr int kErrorExitCode = 86;
 } // namespace
 
 std::filesystem::path find_compute_sanitizer() {
-  std::vector<std::filesystem::path> candidates;
-  if (const char* path = std::getenv("PATH")) {
-    std::stringstream dirs(path);
-    for (std::string dir; std::getline(dirs, dir, ':');) {
-      if (!dir.empty()) {
-        candidates.emplace_back(std::filesystem::path(dir) / "compute-sanitizer");
-      }
-    }
+  if (std::filesystem::path found = util::find_on_path("compute-sanitizer"); !found.empty()) {
+    return found;
   }
+  std::vector<std::filesystem::path> candidates;
   if (const char* home = std::getenv("CUDA_HOME")) {
     candidates.emplace_back(std::filesystem::path(home) / "bin" / "compute-sanitizer");
   }

@@ -295,6 +295,17 @@ fibkit_cli_test("bench refuses --baseline with --compare" 2 "" "--baseline and -
                 ARGS bench --baseline a --compare b)
 fibkit_cli_test("verify rejects an unknown sanitizer tool" 2 "" "sanitize" ARGS verify --sanitize leakcheck)
 
+# fibkit env: each setting and where it came from.
+fibkit_cli_test("env names the dataset flag" 0 "dataset +/nowhere\n +from: --dataset" ""
+                ARGS env --dataset /nowhere)
+fibkit_cli_test("env names FIB_CACHE_PATH" 0 "cache +/tmp/fibkit-env-test\n +from: \\$FIB_CACHE_PATH" ""
+                ENV FIB_CACHE_PATH=/tmp/fibkit-env-test ARGS env)
+fibkit_cli_test("env: flags win over the environment" 0 "log level +debug\n +from: -v" ""
+                ENV FIBKIT_LOG=warn ARGS env -v)
+fibkit_cli_test("env reads the project's arches" 0 "arch \\(fibkit-simple-moe\\) +sm_90a, sm_100a" ""
+                ARGS env)
+fibkit_cli_test("env --json" 0 "\"name\": \"dataset\",\n +\"value\": \"embedded examples\"" "" ARGS env --json)
+
 # verify and bench check what needs no GPU before they look for one.
 foreach(cmd verify bench)
   fibkit_cli_test("${cmd}: an unknown solution is a usage error, not no-GPU" 2 "" "no solution named \"nope\""

@@ -22,6 +22,9 @@ struct Context {
   bool color_stdout = false; ///< colour results on stdout
   bool color_stderr = false; ///< colour messages on stderr
   bool quiet = false;        ///< -q: errors only
+  std::string log_level;     ///< the level the log runs at ("info", "debug", ...)
+  std::string log_from;      ///< what chose it ("-v", "$FIBKIT_LOG", "default", ...)
+  std::string color_from;    ///< what decided colour on stdout
 };
 
 /// Whether a subcommand needs a GPU; `fibkit --help` lists them from the command table.
@@ -42,6 +45,7 @@ std::string help_footer(const std::vector<Command>& commands);
 /// Each subcommand file defines one of these; it adds the subcommand and its options to `app`.
 Command register_bench(CLI::App& app);
 Command register_build(CLI::App& app);
+Command register_env(CLI::App& app);
 Command register_init(CLI::App& app);
 Command register_list(CLI::App& app);
 Command register_pack(CLI::App& app);

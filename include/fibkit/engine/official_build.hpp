@@ -24,6 +24,14 @@ struct TvmFfiInstall {
 /// Finds tvm-ffi; throws fibkit::Error saying what to install when it is missing.
 TvmFfiInstall find_tvm_ffi();
 
+/// The CUDA toolkit official builds use: the one whose nvcc is on the PATH, else $CUDA_HOME,
+/// $CUDA_PATH, /usr/local/cuda; `from` says which. Throws fibkit::Error when none has nvcc.
+struct CudaToolkit {
+  std::filesystem::path home;
+  std::string from;
+};
+CudaToolkit find_cuda_toolkit();
+
 struct OfficialBuild {
   std::filesystem::path library; ///< the solution's shared library
   std::string symbol;            ///< the entry point's symbol (export name)
