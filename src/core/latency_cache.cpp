@@ -19,8 +19,9 @@ namespace fibkit::core {
 
 namespace {
 
-/// The version of the file format; part of the hash, so a new format never reads old files.
-constexpr std::int64_t k_format = 1;
+/// The version of the payload format; part of the key, so a new format never reads old entries.
+/// (Format 1 was a JSON file per key in a "latency" folder beside the disk cache's entries.)
+constexpr std::int64_t k_format = 2;
 
 /// The key fields with their JSON names, in file order.
 struct Field {
@@ -52,28 +53,35 @@ bool LatencyKey::operator==(const LatencyKey& other) const {
 }
 
 fs::path LatencyCache::default_dir() {
-  return util::DiskCache::writable_dir() / "latency";
+  return util::DiskCache::writable_dir();
 }
 
-fs::path LatencyCache::entry_path(const LatencyKey& key) const {
+std::string LatencyCache::entry_key(const LatencyKey& key) {
   util::Hasher hasher;
   hasher.update(fmt::format("fibkit-latency-v{}", k_format));
   for (const Field& f : k_fields) {
     hasher.update(key.*f.member);
   }
-  return m_dir / (hasher.hex_digest() + ".json");
+  return hasher.hex_digest();
+}
+
+fs::path LatencyCache::entry_path(const LatencyKey& key) const {
+  return util::DiskCache::entry_path(m_dir, entry_key(key));
 }
 
 std::optional<double> LatencyCache::get(const LatencyKey& key) const {
-  const fs::path path = entry_path(key);
   std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return std::nullopt;
+  if (!fs::is_directory(m_dir, ec)) {
+    return std::nullopt; // nothing stored yet; get() creates nothing
   }
   try {
-    const std::string text = util::read_file(path);
+    const std::optional<std::string> text = util::DiskCache(m_dir, 0).get(entry_key(key));
+    if (!text) {
+      return std::nullopt;
+    }
     simdjson::dom::parser parser;
-    const util::JsonValue root = util::parse_json(parser, text, util::JsonOrigin{path.string()});
+    const util::JsonValue root =
+        util::parse_json(parser, *text, util::JsonOrigin{entry_path(key).string()});
     if (root.at("format").as_int() != k_format) {
       return std::nullopt;
     }
@@ -101,7 +109,7 @@ void LatencyCache::put(const LatencyKey& key, double ms) const {
     out.key(f.name).value(key.*f.member);
   }
   out.key("latency_ms").value(ms).end_object();
-  util::write_file_atomic(entry_path(key), out.str() + "\n");
+  util::DiskCache(m_dir).put(entry_key(key), out.str() + "\n");
 }
 
 } // namespace fibkit::core

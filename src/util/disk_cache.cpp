@@ -228,7 +228,8 @@ std::string foreign_file(const fs::path& root) {
     std::error_code type_ec;
     const bool shard = name.size() == 2 && is_lower_hex(name[0]) && is_lower_hex(name[1]) &&
                        it->is_directory(type_ec);
-    // "latency": bench's reference latencies (core::LatencyCache) live beside the entries.
+    // "latency": where bench's reference latencies lived before they became entries of this
+    // cache (core::LatencyCache); older cache folders still hold it.
     if (!shard && name != ".evict.lock" && name != "latency" &&
         name.rfind("CACHEDIR.TAG", 0) != 0) {
       return name;
@@ -382,12 +383,12 @@ DiskCache::DiskCache(fs::path root, std::uint64_t max_bytes)
   }
 }
 
-fs::path DiskCache::entry_path(std::string_view key) const {
+fs::path DiskCache::entry_path(const fs::path& root, std::string_view key) {
   if (!is_valid_key(key)) {
     throw std::invalid_argument(
         fmt::format("invalid cache key \"{}\": expected 32 lowercase hex characters", key));
   }
-  return m_root / std::string(key.substr(0, 2)) / fmt::format("{}{}", key, kEntrySuffix);
+  return root / std::string(key.substr(0, 2)) / fmt::format("{}{}", key, kEntrySuffix);
 }
 
 std::optional<std::string> DiskCache::get(std::string_view key) const {

@@ -4,6 +4,7 @@
 // p-values, bootstrap CIs on synthetic data) and the cache's round trip and misses.
 #include "fibkit/core/latency_cache.hpp"
 #include "fibkit/core/stats.hpp"
+#include "fibkit/util/disk_cache.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "test_support.hpp"
@@ -413,11 +414,12 @@ TEST_CASE("LatencyCache round trip, in a directory it creates", "[stats]") {
   CHECK(fs::is_directory(dir));
   CHECK(cache.get(key) == 0.012345678901234567); // exact round trip through the JSON text
 
-  // One JSON file named by the key's hash, holding the key fields.
+  // One disk-cache entry named by the key's hash, its payload the key fields in JSON.
   const fs::path file = cache.entry_path(key);
-  CHECK(file.parent_path() == dir);
-  CHECK(file.extension() == ".json");
+  CHECK(file.parent_path().parent_path() == dir);
+  CHECK(file.stem().string() == core::LatencyCache::entry_key(key));
   CHECK(file.stem().string().size() == 32);
+  CHECK(util::DiskCache(dir).get(core::LatencyCache::entry_key(key)).has_value());
   const std::string text = util::read_file(file);
   CHECK_THAT(text, Contains("\"counts\": \"10/50/3\""));
   CHECK_THAT(text, Contains("\"gpu\": \"NVIDIA H100 80GB HBM3\""));
@@ -426,8 +428,13 @@ TEST_CASE("LatencyCache round trip, in a directory it creates", "[stats]") {
   // put() replaces; another cache object on the same directory sees it.
   cache.put(key, 2.5);
   CHECK(core::LatencyCache(dir).get(key) == 2.5);
-  // One file, no temporary files left behind.
-  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+  // One entry, no temporary files left behind.
+  CHECK(util::DiskCache(dir).entry_count() == 1);
+  std::size_t files = 0;
+  for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir)) {
+    files += e.is_regular_file() && e.path().filename().string().find("tmp") != std::string::npos;
+  }
+  CHECK(files == 0);
 }
 
 TEST_CASE("LatencyCache: every key field matters", "[stats]") {
@@ -478,7 +485,7 @@ TEST_CASE("LatencyCache: a mismatched key or a corrupt file is a miss", "[stats]
         "{\"format\": 1}",
         std::string(good).replace(good.find("3.0"), 3, "\"3.0\""),
         std::string(good).replace(good.find("3.0"), 3, "-3.0"),
-        std::string(good).replace(good.find("\"format\": 1"), 11, "\"format\": 2"),
+        std::string(good).replace(good.find("\"format\": 2"), 11, "\"format\": 3"),
         std::string("\xff\xfe\x00garbage", 10),
     };
     for (const std::string& content : bad) {
@@ -503,15 +510,28 @@ TEST_CASE("LatencyCache: a mismatched key or a corrupt file is a miss", "[stats]
   }
 }
 
-TEST_CASE("LatencyCache::default_dir lies below the compile cache's root", "[stats]") {
-  const EnvGuard fib("FIB_CACHE_PATH", "/tmp/fib-cache");
-  const EnvGuard xdg("XDG_CACHE_HOME", "/tmp/xdg");
-  const EnvGuard home("HOME", "/tmp/home");
-  CHECK(core::LatencyCache::default_dir() == fs::path("/tmp/fib-cache/latency"));
+TEST_CASE("LatencyCache::default_dir is the compile cache's root", "[stats]") {
+  TempDir tmp;
+  const EnvGuard fib("FIB_CACHE_PATH", (tmp.path() / "fib-cache").string());
+  const EnvGuard xdg("XDG_CACHE_HOME", (tmp.path() / "xdg").string());
+  const EnvGuard home("HOME", (tmp.path() / "home").string());
+  CHECK(core::LatencyCache::default_dir() == tmp.path() / "fib-cache");
   ::unsetenv("FIB_CACHE_PATH");
-  CHECK(core::LatencyCache::default_dir() == fs::path("/tmp/xdg/fibkit/latency"));
+  CHECK(core::LatencyCache::default_dir() == tmp.path() / "xdg" / "fibkit");
   ::setenv("XDG_CACHE_HOME", "relative/xdg", 1); // ignored, as the XDG spec says
-  CHECK(core::LatencyCache::default_dir() == fs::path("/tmp/home/.cache/fibkit/latency"));
+  CHECK(core::LatencyCache::default_dir() == tmp.path() / "home" / ".cache" / "fibkit");
   ::unsetenv("XDG_CACHE_HOME");
-  CHECK(core::LatencyCache::default_dir() == fs::path("/tmp/home/.cache/fibkit/latency"));
+  CHECK(core::LatencyCache::default_dir() == tmp.path() / "home" / ".cache" / "fibkit");
+}
+
+TEST_CASE("LatencyCache: entries share the compile cache and its clearing", "[stats]") {
+  TempDir tmp;
+  const util::DiskCache compile(tmp.path());
+  compile.put(std::string(32, 'a'), "cubin");
+  const core::LatencyCache cache(tmp.path());
+  cache.put(sample_key(), 1.5);
+  CHECK(compile.entry_count() == 2);
+  CHECK(cache.get(sample_key()) == 1.5);
+  compile.clear();
+  CHECK_FALSE(cache.get(sample_key()).has_value());
 }

@@ -67,7 +67,9 @@ public:
   std::uint64_t max_bytes() const { return m_max_bytes; }
   /// Where the entry for `key` lives (whether or not it exists). Throws std::invalid_argument
   /// for an invalid key.
-  std::filesystem::path entry_path(std::string_view key) const;
+  std::filesystem::path entry_path(std::string_view key) const { return entry_path(m_root, key); }
+  /// Where the entry for `key` lives in the cache rooted at `root` (nothing is created).
+  static std::filesystem::path entry_path(const std::filesystem::path& root, std::string_view key);
 
   /// The payload stored under `key`, or nullopt when there is none. Refreshes the entry's mtime
   /// (best effort). An entry that fails verification (truncated, corrupt, wrong key or format)
