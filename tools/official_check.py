@@ -36,7 +36,9 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import threading
 import time
+import types
 import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -146,7 +148,7 @@ def counts_flags(counts, official):
 
 
 def fibkit_bench(fibkit, ts, workloads, solutions, config, python_reference, extra_files,
-                 counts):
+                 counts, out):
     """fibkit bench (contest mode, the official run's counts) on the same workloads: (latency,
     reference latency) per (solution, workload uuid); the reference is the definition's Python
     run with `python_reference`, else not timed."""
@@ -156,13 +158,28 @@ def fibkit_bench(fibkit, ts, workloads, solutions, config, python_reference, ext
         which = (["--solution-json", extra_files[name]] if name in extra_files
                  else ["--config", str(config), "-s", name])
         ref = ["--speedup-reference", "python"] if python_reference else ["--no-reference"]
-        res = subprocess.run([str(fibkit), "bench", *which, "--dataset", str(ts),
-                              "--workloads", idx, *ref, *counts_flags(counts, False), "--json",
-                              "-o", str(ts / f"bench-{name}")],
-                             capture_output=True, text=True)
-        if res.returncode != 0:
-            print(res.stderr[-3000:], file=sys.stderr)
+        # The log (-v), each line stamped with the seconds since the start, goes to a file as it
+        # is written, so that a run cut short still shows where the time went.
+        log = out / f"fibkit-bench-{name}.log"
+        start = time.time()
+        proc = subprocess.Popen([str(fibkit), "-v", "bench", *which, "--dataset", str(ts),
+                                 "--workloads", idx, *ref, *counts_flags(counts, False),
+                                 "--json", "-o", str(ts / f"bench-{name}")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        chunks = []
+        reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))
+        reader.start()
+        with open(log, "w") as f:
+            for line in proc.stderr:
+                f.write(f"[{time.time() - start:7.1f} s] {line}")
+                f.flush()
+        proc.wait()
+        reader.join()
+        print(f"fibkit bench {name}: {time.time() - start:.1f} s (log: {log})", flush=True)
+        if proc.returncode != 0:
+            print(log.read_text()[-3000:], file=sys.stderr)
             continue
+        res = types.SimpleNamespace(stdout="".join(chunks))
         for r in json.loads(res.stdout).get("results", []):
             lat[(name, r.get("workload_uuid") or r.get("workload"))] = (
                 r.get("latency_ms"), r.get("reference_latency_ms"))
@@ -273,7 +290,7 @@ def main():
     fib = {}
     if not args.no_fibkit_bench:
         fib = fibkit_bench(fibkit, ts, workloads, by_name, config_path, args.python_reference,
-                           extra_files, counts)
+                           extra_files, counts, out)
     for r in rows:
         base = r["solution"] if r["solution"] in extra_files else r["solution"].rsplit("-", 1)[0]
         r["fibkit_bench_latency_ms"], r["fibkit_reference_latency_ms"] = fib.get(
