@@ -38,7 +38,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -179,8 +178,7 @@ def fibkit_bench(fibkit, ts, workloads, solutions, config, python_reference, ext
         if proc.returncode != 0:
             print(log.read_text()[-3000:], file=sys.stderr)
             continue
-        res = types.SimpleNamespace(stdout="".join(chunks))
-        for r in json.loads(res.stdout).get("results", []):
+        for r in json.loads("".join(chunks)).get("results", []):
             lat[(name, r.get("workload_uuid") or r.get("workload"))] = (
                 r.get("latency_ms"), r.get("reference_latency_ms"))
     return lat

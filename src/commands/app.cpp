@@ -208,13 +208,11 @@ int run_app(int argc, char** argv) {
                                : color == "never" ? util::ColorMode::never
                                                   : util::ColorMode::auto_detect;
   Context ctx;
-  ctx.color_stdout = util::use_color(mode, stdout);
+  const util::ColorChoice out_color = util::color_choice(mode, stdout);
+  ctx.color_stdout = out_color.on;
+  ctx.color_from = out_color.from;
   ctx.color_stderr = util::use_color(mode, stderr);
   ctx.quiet = quiet;
-  const char* no_color = std::getenv("NO_COLOR");
-  ctx.color_from = color != "auto"                 ? "--color " + color
-                   : no_color && *no_color != '\0' ? "$NO_COLOR"
-                                                   : "auto (a terminal that is not TERM=dumb)";
   std::tie(ctx.log_level, ctx.log_from) = setup_logging(verbosity, quiet, ctx.color_stderr);
 
   const auto report = [&](std::string_view message) {

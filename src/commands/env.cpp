@@ -1,8 +1,10 @@
 // fibkit env: every setting fibkit would use here, its value and where it came from. Settings
 // resolve in one order everywhere: command-line flags, then environment variables, then the
 // project's config.toml, then defaults (docs/settings.md).
+#include "fibkit/util/env.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/config.hpp"
+#include "fibkit/core/dataset.hpp"
 #include "fibkit/engine/official_build.hpp"
 #include "fibkit/engine/python_bridge.hpp"
 #include "fibkit/engine/sanitize.hpp"
@@ -13,7 +15,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -38,11 +39,6 @@ struct Setting {
   std::string value;
   std::string from;
 };
-
-std::string env_var(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
 
 std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
@@ -82,31 +78,23 @@ std::vector<Setting> arch_settings(const Setting& config) {
 }
 
 Setting dataset_setting(const EnvOptions& opt) {
-  if (opt.dataset) {
-    return {"dataset", *opt.dataset, "--dataset"};
+  const core::DatasetSource source = core::dataset_source(opt.dataset);
+  if (source.path.empty()) {
+    return {"dataset", "embedded examples", "default (--dataset, $FIB_DATASET_PATH override)"};
   }
-  if (const std::string d = env_var("FIB_DATASET_PATH"); !d.empty()) {
-    return {"dataset", d, "$FIB_DATASET_PATH"};
-  }
-  return {"dataset", "embedded examples", "default (--dataset, $FIB_DATASET_PATH override)"};
+  return {"dataset", source.path, source.from};
 }
 
 Setting cache_setting() {
-  std::string from = "$HOME/.cache/fibkit";
-  if (!env_var("FIB_CACHE_PATH").empty()) {
-    from = "$FIB_CACHE_PATH";
-  } else if (fs::path xdg = env_var("XDG_CACHE_HOME"); !xdg.empty() && xdg.is_absolute()) {
-    from = "$XDG_CACHE_HOME/fibkit";
-  }
   try {
-    const fs::path dir = util::DiskCache::default_dir();
+    const util::DiskCache::DirChoice choice = util::DiskCache::default_dir_choice();
     const fs::path usable = util::DiskCache::writable_dir();
-    if (usable != dir) {
+    if (usable != choice.dir) {
       return {"cache", usable.string(),
-              fmt::format("{} ({}) cannot be written: a per-user temporary folder", from,
-                          dir.string())};
+              fmt::format("{} ({}) cannot be written: a per-user temporary folder", choice.from,
+                          choice.dir.string())};
     }
-    return {"cache", dir.string(), from};
+    return {"cache", choice.dir.string(), choice.from};
   } catch (const Error& e) {
     return {"cache", "none", first_line(e.what())};
   }
@@ -115,7 +103,7 @@ Setting cache_setting() {
 Setting python_setting() {
   const std::string python = engine::bridge_python();
   const std::string from =
-      env_var("FIBKIT_PYTHON").empty() ? "python3 on the PATH (default)" : "$FIBKIT_PYTHON";
+      util::env_var("FIBKIT_PYTHON").empty() ? "python3 on the PATH (default)" : "$FIBKIT_PYTHON";
   if (python.find('/') != std::string::npos) {
     return {"python (bridge)", python, from};
   }
@@ -134,7 +122,7 @@ Setting nvcc_setting() {
 
 Setting tvm_ffi_setting() {
   const bool from_env =
-      !env_var("TVM_FFI_INCLUDE_DIR").empty() && !env_var("TVM_FFI_LIBRARY").empty();
+      !util::env_var("TVM_FFI_INCLUDE_DIR").empty() && !util::env_var("TVM_FFI_LIBRARY").empty();
   try {
     const engine::TvmFfiInstall t = engine::find_tvm_ffi();
     return {"tvm-ffi", t.library.string(),

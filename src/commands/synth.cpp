@@ -4,6 +4,7 @@
 #include "fibkit/core/synth.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/blobs.hpp"
+#include "fibkit/core/dataset.hpp"
 #include "fibkit/core/trace_set.hpp"
 
 #include <CLI/CLI.hpp>
@@ -37,14 +38,10 @@ std::string size_text(std::uint64_t bytes) {
 }
 
 ExitCode run_synth(const SynthOptions& opt, const Context& ctx) {
-  std::string dataset = opt.dataset.value_or("");
+  const std::string dataset = core::dataset_source(opt.dataset).path;
   if (dataset.empty()) {
-    if (const char* env = std::getenv("FIB_DATASET_PATH"); env && *env) {
-      dataset = env;
-    } else {
-      throw UsageError("synth writes into a dataset directory: pass --dataset DIR or set "
-                       "FIB_DATASET_PATH (the embedded examples have no place for blobs)");
-    }
+    throw UsageError("synth writes into a dataset directory: pass --dataset DIR or set "
+                     "FIB_DATASET_PATH (the embedded examples have no place for blobs)");
   }
   const core::TraceSet set = core::load_trace_set(dataset);
   std::size_t before = 0;

@@ -1,6 +1,7 @@
 #include "fibkit/core/dataset.hpp"
 
 #include "fibkit/core/embedded.hpp"
+#include "fibkit/util/env.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -33,14 +34,22 @@ TraceSet load_embedded_examples() {
   return load_trace_set_files(files);
 }
 
-Dataset load_dataset(const std::optional<std::string>& flag) {
+DatasetSource dataset_source(const std::optional<std::string>& flag) {
   if (flag && !flag->empty()) {
-    return {load_trace_set(*flag), *flag, false};
+    return {*flag, "--dataset"};
   }
-  if (const char* env = std::getenv("FIB_DATASET_PATH"); env && *env) {
-    return {load_trace_set(env), env, false};
+  if (std::string env = util::env_var("FIB_DATASET_PATH"); !env.empty()) {
+    return {env, "$FIB_DATASET_PATH"};
   }
-  return {load_embedded_examples(), "embedded examples", true};
+  return {"", "default"};
+}
+
+Dataset load_dataset(const std::optional<std::string>& flag) {
+  const DatasetSource source = dataset_source(flag);
+  if (source.path.empty()) {
+    return {load_embedded_examples(), "embedded examples", true};
+  }
+  return {load_trace_set(source.path), source.path, false};
 }
 
 } // namespace fibkit::core

@@ -75,13 +75,14 @@ std::optional<double> LatencyCache::get(const LatencyKey& key) const {
     return std::nullopt; // nothing stored yet; get() creates nothing
   }
   try {
-    const std::optional<std::string> text = util::DiskCache(m_dir, 0).get(entry_key(key));
+    const std::string entry = entry_key(key);
+    const std::optional<std::string> text = util::DiskCache(m_dir, 0).get(entry);
     if (!text) {
       return std::nullopt;
     }
     simdjson::dom::parser parser;
-    const util::JsonValue root =
-        util::parse_json(parser, *text, util::JsonOrigin{entry_path(key).string()});
+    const util::JsonValue root = util::parse_json(
+        parser, *text, util::JsonOrigin{util::DiskCache::entry_path(m_dir, entry).string()});
     if (root.at("format").as_int() != k_format) {
       return std::nullopt;
     }

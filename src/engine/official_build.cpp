@@ -1,5 +1,6 @@
 #include "fibkit/engine/official_build.hpp"
 
+#include "fibkit/util/env.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/hash.hpp"
@@ -18,11 +19,6 @@ namespace fs = std::filesystem;
 namespace fibkit::engine {
 
 namespace {
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
 
 // Runs argv (PATH lookup), stdout and stderr together into `output`; returns the exit status.
 int run_process(const std::vector<std::string>& argv, std::string& output) {
@@ -85,7 +81,7 @@ fs::path cuda_lib_dir(const fs::path& home) {
 // "sm_90a" / "sm_90" / "9.0a" -> the -gencode flags the builder passes for it.
 std::vector<std::string> gencode_flags(const std::string& arch) {
   std::vector<std::string> out;
-  const std::string list = env("TVM_FFI_CUDA_ARCH_LIST");
+  const std::string list = util::env_var("TVM_FFI_CUDA_ARCH_LIST");
   if (!list.empty()) {
     std::size_t start = 0;
     while (start < list.size()) {
@@ -128,7 +124,7 @@ CudaToolkit find_cuda_toolkit() {
   }
   for (const char* name : {"CUDA_HOME", "CUDA_PATH"}) {
     std::error_code ec;
-    if (const std::string home = env(name);
+    if (const std::string home = util::env_var(name);
         !home.empty() && fs::exists(fs::path(home) / "bin" / "nvcc", ec)) {
       return {home, std::string("$") + name};
     }
@@ -143,14 +139,15 @@ CudaToolkit find_cuda_toolkit() {
 
 TvmFfiInstall find_tvm_ffi() {
   TvmFfiInstall t;
-  if (const std::string inc = env("TVM_FFI_INCLUDE_DIR"), lib = env("TVM_FFI_LIBRARY");
+  if (const std::string inc = util::env_var("TVM_FFI_INCLUDE_DIR"),
+      lib = util::env_var("TVM_FFI_LIBRARY");
       !inc.empty() && !lib.empty()) {
     t.include_dir = inc;
     t.dlpack_include_dir = inc;
     t.library = lib;
     return t;
   }
-  std::string python = env("FIBKIT_PYTHON");
+  std::string python = util::env_var("FIBKIT_PYTHON");
   if (python.empty()) {
     python = "python3";
   }
@@ -237,7 +234,7 @@ OfficialBuild build_official(const core::Solution& s, const std::string& arch,
   const std::vector<std::string> includes{"-I" + out.tvm_ffi.include_dir.string(),
                                           "-I" + out.tvm_ffi.dlpack_include_dir.string(),
                                           "-I" + work.string()};
-  const std::string cxx = env("CXX").empty() ? "c++" : env("CXX");
+  const std::string cxx = util::env_var("CXX").empty() ? "c++" : util::env_var("CXX");
   std::vector<std::string> objects;
   const auto run = [&](const std::vector<std::string>& argv) {
     std::string output;

@@ -1,8 +1,8 @@
 #include "fibkit/engine/sanitize.hpp"
 
 #include "fibkit/engine/isolation.hpp"
+#include "fibkit/util/env.hpp"
 #include "fibkit/util/error.hpp"
-#include "fibkit/util/file.hpp"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,6 @@
 #include "fibkit/util/disk_cache.hpp"
 
+#include "fibkit/util/env.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 
@@ -301,23 +302,24 @@ void remove_file(const fs::path& path) {
   }
 }
 
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr ? value : "";
-}
-
 } // namespace
 
 fs::path DiskCache::default_dir() {
-  if (std::string dir = env("FIB_CACHE_PATH"); !dir.empty()) {
-    return dir;
+  return default_dir_choice().dir;
+}
+
+DiskCache::DirChoice DiskCache::default_dir_choice() {
+  if (std::string dir = env_var("FIB_CACHE_PATH"); !dir.empty()) {
+    return {dir, "$FIB_CACHE_PATH"};
   }
   // The XDG base directory spec says to ignore relative paths.
-  if (fs::path xdg = env("XDG_CACHE_HOME"); !xdg.empty() && xdg.is_absolute()) {
-    return xdg / "fibkit";
+  if (fs::path xdg = env_var("XDG_CACHE_HOME"); !xdg.empty() && xdg.is_absolute()) {
+    return {xdg / "fibkit", "$XDG_CACHE_HOME/fibkit"};
   }
-  fs::path home = env("HOME");
+  fs::path home = env_var("HOME");
+  std::string from = "$HOME/.cache/fibkit";
   if (home.empty()) {
+    from = "the password database's home folder/.cache/fibkit";
     std::vector<char> buffer(16384);
     struct passwd pw {};
     struct passwd* result = nullptr;
@@ -330,7 +332,7 @@ fs::path DiskCache::default_dir() {
     throw Error("cannot find a directory for the compile cache: neither FIB_CACHE_PATH, "
                 "XDG_CACHE_HOME nor HOME is set");
   }
-  return home / ".cache" / "fibkit";
+  return {home / ".cache" / "fibkit", from};
 }
 
 fs::path DiskCache::writable_dir() {

@@ -4,10 +4,8 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -219,25 +217,6 @@ std::string display_path(const fs::path& path, const fs::path& base) {
     return path.string();
   }
   return rel.string();
-}
-
-fs::path find_on_path(std::string_view program) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) {
-    return {};
-  }
-  const std::string all = path;
-  for (std::size_t start = 0; start <= all.size();) {
-    const std::size_t end = std::min(all.find(':', start), all.size());
-    if (end > start) {
-      const fs::path candidate = fs::path(all.substr(start, end - start)) / program;
-      if (::access(candidate.c_str(), X_OK) == 0) {
-        return candidate;
-      }
-    }
-    start = end + 1;
-  }
-  return {};
 }
 
 } // namespace fibkit::util

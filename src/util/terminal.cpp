@@ -14,17 +14,23 @@ bool env_set(const char* name) {
 } // namespace
 
 bool use_color(ColorMode mode, std::FILE* stream) {
+  return color_choice(mode, stream).on;
+}
+
+ColorChoice color_choice(ColorMode mode, std::FILE* stream) {
   if (mode != ColorMode::auto_detect) {
-    return mode == ColorMode::always;
+    return {mode == ColorMode::always,
+            mode == ColorMode::always ? "--color always" : "--color never"};
   }
   if (env_set("CLICOLOR_FORCE") || env_set("FORCE_COLOR")) {
-    return true;
+    return {true, "$CLICOLOR_FORCE / $FORCE_COLOR"};
   }
   if (const char* no = std::getenv("NO_COLOR"); no && *no) {
-    return false;
+    return {false, "$NO_COLOR"};
   }
   const char* term = std::getenv("TERM");
-  return ::isatty(::fileno(stream)) && !(term && std::strcmp(term, "dumb") == 0);
+  return {::isatty(::fileno(stream)) && !(term && std::strcmp(term, "dumb") == 0),
+          "default (on for a terminal that is not TERM=dumb)"};
 }
 
 std::string styled(std::string_view text, Style style, bool color) {

@@ -11,9 +11,11 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <sys/stat.h>
 #include <tuple>
@@ -639,4 +641,16 @@ TEST_CASE("embedded examples carry the contest's facts", "[core][traceset]") {
       CHECK(input_facts(have_w[i].workload) == input_facts(want_w[i].workload));
     }
   }
+}
+
+TEST_CASE("dataset_source: --dataset, then FIB_DATASET_PATH, then the embedded examples",
+          "[core][traceset]") {
+  const fibkit::testing::EnvGuard env("FIB_DATASET_PATH", "/from/env");
+  CHECK(core::dataset_source(std::string("/from/flag")).path == "/from/flag");
+  CHECK(core::dataset_source(std::string("/from/flag")).from == "--dataset");
+  CHECK(core::dataset_source(std::nullopt).path == "/from/env");
+  CHECK(core::dataset_source(std::string()).from == "$FIB_DATASET_PATH"); // empty flag: unset
+  ::unsetenv("FIB_DATASET_PATH");
+  CHECK(core::dataset_source(std::nullopt).path.empty());
+  CHECK(core::dataset_source(std::nullopt).from == "default");
 }

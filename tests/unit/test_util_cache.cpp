@@ -109,13 +109,16 @@ TEST_CASE("DiskCache::default_dir: FIB_CACHE_PATH, then XDG_CACHE_HOME, then HOM
   const EnvGuard xdg("XDG_CACHE_HOME", "/tmp/xdg");
   const EnvGuard home("HOME", "/tmp/home");
   CHECK(DiskCache::default_dir() == fs::path("/tmp/fib-cache"));
+  CHECK(DiskCache::default_dir_choice().from == "$FIB_CACHE_PATH");
 
   ::setenv("FIB_CACHE_PATH", "", 1); // empty counts as unset
   CHECK(DiskCache::default_dir() == fs::path("/tmp/xdg/fibkit"));
+  CHECK(DiskCache::default_dir_choice().from == "$XDG_CACHE_HOME/fibkit");
 
   ::unsetenv("FIB_CACHE_PATH");
   ::setenv("XDG_CACHE_HOME", "relative/xdg", 1); // the XDG spec: ignore relative paths
   CHECK(DiskCache::default_dir() == fs::path("/tmp/home/.cache/fibkit"));
+  CHECK(DiskCache::default_dir_choice().from == "$HOME/.cache/fibkit");
 
   ::unsetenv("XDG_CACHE_HOME");
   CHECK(DiskCache::default_dir() == fs::path("/tmp/home/.cache/fibkit"));

@@ -15,10 +15,17 @@ struct Dataset {
   bool embedded = false; ///< true when blobs can never be present
 };
 
+/// Which TraceSet a command uses, before it is loaded: `path` empty means the embedded examples.
+struct DatasetSource {
+  std::string path;
+  std::string from; ///< "--dataset", "$FIB_DATASET_PATH" or "default"
+};
+/// `flag` (from --dataset) wins, then $FIB_DATASET_PATH, then the embedded examples.
+DatasetSource dataset_source(const std::optional<std::string>& flag);
+
 /// The embedded examples TraceSet.
 TraceSet load_embedded_examples();
-/// Resolves and loads the dataset: `flag` (from --dataset) wins, then $FIB_DATASET_PATH, then the
-/// embedded examples.
+/// Resolves (dataset_source) and loads the dataset.
 Dataset load_dataset(const std::optional<std::string>& flag);
 
 } // namespace fibkit::core

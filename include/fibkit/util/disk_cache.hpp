@@ -47,6 +47,12 @@ public:
   /// path; else $HOME/.cache/fibkit; else <home from the password database>/.cache/fibkit.
   /// Throws fibkit::Error when none of these is available.
   static std::filesystem::path default_dir();
+  /// default_dir() and which of those rules gave it (e.g. "$FIB_CACHE_PATH"), for `fibkit env`.
+  struct DirChoice {
+    std::filesystem::path dir;
+    std::string from;
+  };
+  static DirChoice default_dir_choice();
   /// default_dir() when it exists or can be created, else a per-user folder under the system's
   /// temporary directory (created): where fibkit keeps working files (official builds, the
   /// Python bridge's files) when the cache directory is unusable. Throws fibkit::Error only

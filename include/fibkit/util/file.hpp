@@ -42,7 +42,4 @@ void append_lines(const std::filesystem::path& path, const std::vector<std::stri
 /// `path` relative to `base` when it lies below it, else `path` unchanged (for messages).
 std::string display_path(const std::filesystem::path& path, const std::filesystem::path& base);
 
-/// The first executable `program` in the folders of $PATH; empty when there is none.
-std::filesystem::path find_on_path(std::string_view program);
-
 } // namespace fibkit::util

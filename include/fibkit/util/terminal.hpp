@@ -13,6 +13,12 @@ enum class ColorMode { auto_detect, always, never };
 /// Whether to colour output written to `stream`: --color beats CLICOLOR_FORCE/FORCE_COLOR, which
 /// beat NO_COLOR, which beats isatty && TERM != "dumb".
 bool use_color(ColorMode mode, std::FILE* stream);
+/// use_color() and the rule that decided it (e.g. "$NO_COLOR"), for `fibkit env`.
+struct ColorChoice {
+  bool on = false;
+  std::string from;
+};
+ColorChoice color_choice(ColorMode mode, std::FILE* stream);
 
 enum class Style { none, bold, dim, red, green, yellow, cyan };
 
