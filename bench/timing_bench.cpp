@@ -4,7 +4,10 @@
 //  2. five empty kernels per call: contest mode (host launch gaps inside the span) vs kernel mode
 //     (queued behind a spin kernel: no gaps);
 //  3. a copy below the L2 size, with and without the L2 flush;
-//  4. a 1 GiB device-to-device copy: achieved bandwidth against the device's datasheet figure.
+//  4. a 1 GiB device-to-device copy: achieved bandwidth against the device's datasheet figure;
+//  5. flushed copies of 0.5-32 MiB (the fp32 state GDN decode reads and writes at batch 1-64) by
+//     the copy kernel and by cuMemcpyDtoDAsync: the ceiling a kernel that must move those bytes
+//     has under the contest's method, and the fixed cost a least-squares line puts under it.
 // Run on a GPU machine: fibkit_timing_bench [--events]
 #include "fibkit/core/device_peaks.hpp"
 #include "fibkit/core/stats.hpp"
@@ -15,9 +18,28 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 using namespace fibkit;
+
+namespace {
+
+/// Least-squares line y = slope * x + intercept.
+std::pair<double, double> fit_line(const std::vector<double>& xs, const std::vector<double>& ys) {
+  const double n = static_cast<double>(xs.size());
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    sx += xs[i];
+    sy += ys[i];
+    sxx += xs[i] * xs[i];
+    sxy += xs[i] * ys[i];
+  }
+  const double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+  return {slope, (sy - slope * sx) / n};
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
   try {
@@ -43,16 +65,7 @@ int main(int argc, char** argv) {
                  core::percentile(t.samples_ms, 10) * 1000,
                  core::percentile(t.samples_ms, 90) * 1000, med - us);
     }
-    const double n = static_cast<double>(xs.size());
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-      sx += xs[i];
-      sy += ys[i];
-      sxx += xs[i] * xs[i];
-      sxy += xs[i] * ys[i];
-    }
-    const double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-    const double intercept = (sy - slope * sx) / n;
+    const auto [slope, intercept] = fit_line(xs, ys);
     fmt::print("fit: slope {:.4f}, intercept {:.3f} us\n", slope, intercept);
 
     // 2. Five empty kernels per call.
@@ -100,6 +113,28 @@ int main(int argc, char** argv) {
                  peaks->hbm_bytes_per_s / 1e9);
     }
     fmt::print("\n");
+
+    // 5. Flushed copies of the sizes GDN decode moves (524,288 B of state per sequence).
+    fmt::print("\n{:>9}  {:>10}  {:>12}  {:>9}  {:>12}  {:>9}\n", "MiB each", "as batch",
+               "kernel us", "TB/s", "memcpy us", "TB/s");
+    std::vector<double> sizes, kernel_us;
+    for (int batch : {1, 4, 8, 16, 32, 48, 64}) {
+      const std::size_t bytes = std::size_t{524288} * static_cast<std::size_t>(batch);
+      const auto by_kernel = [&](CUstream s) { timer.launch_copy(s, dst.ptr(), src.ptr(), bytes); };
+      const auto by_memcpy = [&](CUstream s) {
+        FIBKIT_CU(cuMemcpyDtoDAsync(dst.ptr(), src.ptr(), bytes, s));
+      };
+      const double k = timer.contest(by_kernel, 10, 200).median_ms * 1000;
+      const double m = timer.contest(by_memcpy, 10, 200).median_ms * 1000;
+      const double moved = 2.0 * static_cast<double>(bytes);
+      fmt::print("{:>9.1f}  {:>10}  {:>12.3f}  {:>9.2f}  {:>12.3f}  {:>9.2f}\n",
+                 static_cast<double>(bytes) / (1 << 20), batch, k, moved / k / 1e6, m,
+                 moved / m / 1e6);
+      sizes.push_back(moved / 1e6);
+      kernel_us.push_back(k);
+    }
+    const auto [us_per_mb, fixed_us] = fit_line(sizes, kernel_us);
+    fmt::print("copy kernel fit: {:.3f} us + bytes / {:.2f} TB/s\n", fixed_us, 1.0 / us_per_mb);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "fibkit_timing_bench: {}\n", e.what());

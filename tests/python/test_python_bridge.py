@@ -101,5 +101,106 @@ class LoadLibraryTest(unittest.TestCase):
         self.assertIn("not cuda", str(e.exception))
 
 
+class FakeCupti:
+    """Activity records as CUPTI would deliver them, on a fake clock: a call makes one runtime
+    API record and, per kernel, a kernel record that starts after the launch; the flush buffer's
+    memset is launched before the window opens. Records reach the registered callback only from
+    activity_flush_all, or when the (fake) buffer of `capacity` records is full."""
+
+    class ActivityKind:
+        RUNTIME, DRIVER, CONCURRENT_KERNEL, MEMCPY, MEMSET = range(5)
+
+    class Record:
+        def __init__(self, kind, start, end=0, correlation_id=0, name="", nbytes=0):
+            self.kind, self.start, self.end = kind, start, end
+            self.correlation_id, self.name, self.bytes, self.value = correlation_id, name, nbytes, 0
+
+    def __init__(self, kernels_per_call):
+        self.clock = 1000
+        self.next_id = 1
+        self.pending = []
+        self.kernels_per_call = kernels_per_call
+        self.flushes_at = []  # the clock at every activity_flush_all
+        self.buffer_bytes = None
+
+    def get_timestamp(self):
+        self.clock += 10
+        return self.clock
+
+    def activity_enable(self, kind):
+        pass
+
+    def activity_disable(self, kind):
+        pass
+
+    def finalize(self):
+        pass
+
+    def activity_register_callbacks(self, requested, completed):
+        self.buffer_bytes = requested()[0]
+        self.completed = completed
+
+    def activity_flush_all(self, flag):
+        self.flushes_at.append(self.clock)
+        if self.pending:
+            self.completed(self.pending)
+            self.pending = []
+
+    def launch(self, name, gpu_ns):
+        kind = self.ActivityKind
+        self.clock += 5
+        cid = self.next_id
+        self.next_id += 1
+        self.pending.append(self.Record(kind.RUNTIME, self.clock, correlation_id=cid))
+        start = self.clock + 3
+        if name == "memset":
+            self.pending.append(self.Record(kind.MEMSET, start, start + gpu_ns, cid, nbytes=64))
+        else:
+            self.pending.append(self.Record(kind.CONCURRENT_KERNEL, start, start + gpu_ns, cid,
+                                            name))
+        self.clock += 2
+
+    def call(self):
+        for i in range(self.kernels_per_call):
+            self.launch(f"k{i}", 100)
+
+
+class CuptiSpanTest(unittest.TestCase):
+    def setUp(self):
+        self.bridge_module = load_bridge()
+        self.torch = types.SimpleNamespace(cuda=types.SimpleNamespace(synchronize=lambda: None))
+
+    def spans(self, cupti, iterations=3):
+        flush = types.SimpleNamespace(zero_=lambda: cupti.launch("memset", 1000))
+        return self.bridge_module._cupti_spans(cupti, self.torch, flush, cupti.call, iterations)
+
+    def test_a_call_spans_its_own_kernels_only_and_not_the_flush(self):
+        cupti = FakeCupti(kernels_per_call=3)
+        samples, kernels = self.spans(cupti)
+        # Three launches 7 clock units apart, each kernel 100 long: first start to last end.
+        self.assertEqual(samples, [(2 * 7 + 100) / 1e6] * 3)
+        self.assertEqual(kernels, ["k0", "k1", "k2"])
+
+    def test_buffers_are_flushed_after_each_call_outside_its_window(self):
+        # A buffer handed to the Python callback inside a timed call would stall its launches
+        # (the GIL): every call's records must be delivered after the call, before the next.
+        cupti = FakeCupti(kernels_per_call=2)
+        self.spans(cupti, iterations=4)
+        self.assertGreaterEqual(len(cupti.flushes_at), 4)
+        self.assertGreaterEqual(cupti.buffer_bytes, 64 * 1024 * 1024)
+
+    def test_changing_kernel_sets_are_refused_as_officially(self):
+        cupti = FakeCupti(kernels_per_call=2)
+        calls = iter(range(100))
+
+        def call():
+            cupti.launch("a" if next(calls) % 2 else "b", 100)
+
+        cupti.call = call
+        with self.assertRaises(self.bridge_module.BridgeError) as e:
+            self.spans(cupti)
+        self.assertIn("Inconsistent kernel names", str(e.exception))
+
+
 if __name__ == "__main__":
     unittest.main()
