@@ -339,8 +339,9 @@ LaunchArg read_arg(const Reader& r, const toml::node& node, const std::string& p
 }
 
 LaunchConfig read_launch(const Reader& r, const toml::table& t, const std::string& path) {
-  r.check_keys(t, path,
-               {"kernel", "grid", "block", "shared_memory", "cluster", "cooperative", "args"});
+  r.check_keys(
+      t, path,
+      {"kernel", "grid", "block", "shared_memory", "cluster", "cooperative", "when", "args"});
   LaunchConfig l;
   l.where = r.where(t);
   for (std::string_view required : {"kernel", "grid", "block", "args"}) {
@@ -359,6 +360,9 @@ LaunchConfig read_launch(const Reader& r, const toml::table& t, const std::strin
   }
   if (const toml::node* coop = t.get("cooperative")) {
     l.cooperative = r.boolean(*coop, path + ".cooperative");
+  }
+  if (const toml::node* when = t.get("when")) {
+    l.when = r.expr(*when, path + ".when");
   }
   const toml::array& args = r.array(*t.get("args"), path + ".args");
   for (std::size_t i = 0; i < args.size(); ++i) {

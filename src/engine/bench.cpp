@@ -116,9 +116,9 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
   out.timer = timer.timer_name();
   out.fallback = timer.fallback_reason();
 
-  const std::unique_ptr<Runnable> solution = make_solution(job, ctx);
-  solution->prepare(axes);
-  std::unique_ptr<Runnable> reference;
+  Runnable& solution = runnable(runtime, job, solution_source(job));
+  solution.prepare(axes);
+  Runnable* reference = nullptr;
   std::optional<core::LatencyCache> cache;
   core::LatencyKey key{
       def.name,
@@ -140,18 +140,18 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
       }
     }
     if (!out.reference_cached) {
-      reference = make_reference(job, ctx, true);
+      reference = &runnable(runtime, job, reference_source(job, true));
       reference->prepare(axes);
     }
   }
-  std::unique_ptr<Runnable> second;
+  Runnable* second = nullptr;
   if (other) {
     try {
-      second = make_runnable(job, *other, ctx);
+      second = &runnable(runtime, job, *other);
       second->prepare(axes);
     } catch (const std::exception& e) {
       out.other_error = e.what();
-      second.reset();
+      second = nullptr;
     }
   }
 
@@ -184,13 +184,13 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
     }
     std::vector<cuda::DeviceBuffer> outputs = allocate_outputs(def, axes, call.args, ctx.stream());
     // Interleaved per trial: solution, other, reference, so that a drifting clock affects all.
-    sol_t.push_back(time_one(*solution, call.args));
+    sol_t.push_back(time_one(solution, call.args));
     if (second) {
       try {
         other_t.push_back(time_one(*second, call.args));
       } catch (const std::exception& e) {
         out.other_error = e.what();
-        second.reset();
+        second = nullptr;
         other_t.clear();
       }
     }

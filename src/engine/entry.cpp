@@ -430,7 +430,10 @@ std::string generate_entry(const EntryInput& in) {
     const EntryKernel& kernel = in.kernels[in.launch_kernel[li]];
     const std::string where = fmt::format("{}: launch {} ({})", l.where, li, l.kernel);
     line("");
-    line(fmt::format("  {{  // launch {}: {} ({})", li, l.kernel, l.where));
+    line(fmt::format("  {}{{  // launch {}: {} ({})",
+                     l.when ? fmt::format("if ({} != 0) ", size_expr(*l.when, where + " when"))
+                            : std::string(),
+                     li, l.kernel, l.where));
     // One dim3 of the plan, a dimension per line; missing dimensions are 1.
     const auto dims = [&](const char* name, const std::vector<core::Expr>& exprs,
                           std::array<const char*, 3> limits) {

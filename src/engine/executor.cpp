@@ -115,6 +115,11 @@ void PlanExecutor::prepare(const std::map<std::string, std::int64_t>& var_axes) 
   m_dims.clear();
   for (const core::LaunchConfig& l : m_solution.launches) {
     cuda::LaunchDims d;
+    if (l.when && l.when->eval(m_env) == 0) {
+      d.grid = {0, 0, 0}; // not launched for this workload (run() skips empty grids)
+      m_dims.push_back(d);
+      continue;
+    }
     const auto eval_dims = [&](const std::vector<core::Expr>& exprs, std::array<unsigned, 3>& out,
                                std::array<std::int64_t, 3> limits, const char* what) {
       for (std::size_t i = 0; i < exprs.size(); ++i) {

@@ -187,16 +187,28 @@ std::unique_ptr<Runnable> make_runnable(const VerifyJob& job, const RunnableSour
   return std::make_unique<PlanExecutor>(*source.config, *job.definition, *source.build, ctx);
 }
 
-std::unique_ptr<Runnable> make_solution(const VerifyJob& job, const cuda::Context& ctx) {
-  return make_runnable(
-      job, {job.solution, job.solution_build, job.solution_library, job.python_solution}, ctx);
+RunnableSource solution_source(const VerifyJob& job) {
+  return {job.solution, job.solution_build, job.solution_library, job.python_solution};
 }
 
-std::unique_ptr<Runnable> make_reference(const VerifyJob& job, const cuda::Context& ctx,
-                                         bool for_timing) {
+RunnableSource reference_source(const VerifyJob& job, bool for_timing) {
   const bool python = for_timing ? job.python_timed : job.python_checks;
-  return make_runnable(
-      job, {job.reference, job.reference_build, nullptr, python ? job.python_reference : 0}, ctx);
+  return {job.reference, job.reference_build, nullptr, python ? job.python_reference : 0};
+}
+
+Runnable& runnable(VerifyRuntime& runtime, const VerifyJob& job, const RunnableSource& source) {
+  // What the source points at identifies it: one job's builds, library and bridge ids do not
+  // change while the runtime lives.
+  const std::string key = source.python_id != 0
+                              ? fmt::format("python:{}", source.python_id)
+                              : fmt::format("{}:{}:{}", static_cast<const void*>(source.config),
+                                            static_cast<const void*>(source.build),
+                                            static_cast<const void*>(source.library));
+  std::unique_ptr<Runnable>& slot = runtime.runnables[key];
+  if (!slot) {
+    slot = make_runnable(job, source, runtime.context);
+  }
+  return *slot;
 }
 
 WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w,
@@ -207,16 +219,16 @@ WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w,
   std::map<std::string, std::int64_t> axes(w.axes.begin(), w.axes.end());
   WorkloadVerdict verdict;
   std::vector<core::OutputCheck> trials;
-  const std::unique_ptr<Runnable> solution = make_solution(job, ctx);
-  const std::unique_ptr<Runnable> reference = make_reference(job, ctx, false);
-  solution->prepare(axes);
-  reference->prepare(axes);
+  Runnable& solution = runnable(runtime, job, solution_source(job));
+  Runnable& reference = runnable(runtime, job, reference_source(job, false));
+  solution.prepare(axes);
+  reference.prepare(axes);
   for (int trial = 0; trial < job.trials; ++trial) {
     CallData call = make_inputs(job, w, axes, gen, trial, ctx);
     verdict.synthesized = verdict.synthesized || call.synthesized;
     std::vector<core::HostTensor> sol;
     try {
-      sol = run_solution(*solution, def, call, axes, ctx);
+      sol = run_solution(solution, def, call, axes, ctx);
     } catch (const OutputMismatch& e) { // a value-returning Python solution's wrong shape/dtype
       const auto status = core::parse_status(e.status());
       verdict.status = status ? *status : core::EvaluationStatus::runtime_error;
@@ -235,7 +247,7 @@ WorkloadVerdict verify_workload(const VerifyJob& job, const core::Workload& w,
         return verdict;
       }
     }
-    const std::vector<core::HostTensor> ref = run_solution(*reference, def, call, axes, ctx);
+    const std::vector<core::HostTensor> ref = run_solution(reference, def, call, axes, ctx);
     if (!job.dump_root.empty()) {
       write_dump(job.dump_root / job.solution->name / w.uuid /
                      fmt::format("trial{}.safetensors", trial),

@@ -235,7 +235,7 @@ TEST_CASE("config: unknown keys in [build], [solution], a launch and a workspace
     text.replace(text.find("block"), 5, "threads");
     CHECK(parse_error(text) ==
           "config.toml:9: solution.launch[0].threads: unknown key \"threads\" (allowed here: "
-          "kernel, grid, block, shared_memory, cluster, cooperative, args)");
+          "kernel, grid, block, shared_memory, cluster, cooperative, when, args)");
   }
   SECTION("[[solution.workspace]]") {
     CHECK(parse_error(std::string(k_gdn_plan) +
@@ -450,6 +450,7 @@ block = [32, 4, 2]
 shared_memory = 4096
 cluster = 2
 cooperative = true
+when = "min(1, batch_size / 8)"
 args = ["output", "int64:batch_size * 2", "uint32:7", "float32:0.5", "float64:-1e-6"]
 )toml");
   const auto& launches = config.solutions.at(0).launches;
@@ -458,6 +459,7 @@ args = ["output", "int64:batch_size * 2", "uint32:7", "float32:0.5", "float64:-1
   CHECK(launches[0].shared_memory.literal_value() == 0);
   CHECK(launches[0].cluster.empty());
   CHECK_FALSE(launches[0].cooperative);
+  CHECK_FALSE(launches[0].when);
   const auto& l = launches[1];
   CHECK(l.where == "config.toml:12");
   CHECK(l.kernel == "gemm<128, true>");
@@ -470,6 +472,10 @@ args = ["output", "int64:batch_size * 2", "uint32:7", "float32:0.5", "float64:-1
   CHECK(l.shared_memory.literal_value() == 4096);
   REQUIRE(l.cluster.size() == 1);
   CHECK(l.cooperative);
+  REQUIRE(l.when);
+  CHECK(l.when->context() == "config.toml:19: solution.launch[1].when");
+  CHECK(l.when->eval({{"batch_size", 7}}) == 0);
+  CHECK(l.when->eval({{"batch_size", 64}}) == 1);
   REQUIRE(l.args.size() == 5);
   CHECK(l.args[0].kind == LaunchArg::Kind::name);
   CHECK(l.args[0].name == "output");
@@ -497,6 +503,8 @@ TEST_CASE("config: grid, block and cluster take 1 to 3 entries", "[config]") {
         "config.toml:11: solution.launch[0].cluster: expected 1 to 3 entries, got 4");
   CHECK(parse_error(std::string(k_gdn_plan) + "cooperative = 1\n") ==
         "config.toml:11: solution.launch[0].cooperative: expected a boolean, got an integer");
+  CHECK_THAT(parse_error(std::string(k_gdn_plan) + "when = \"batch_size >\"\n"),
+             Catch::StartsWith("config.toml:11: solution.launch[0].when: "));
   std::string no_block = k_gdn_plan;
   no_block.erase(no_block.find("block = [128]\n"), 14);
   CHECK(parse_error(no_block) ==

@@ -16,12 +16,13 @@ namespace {
 
 // A GDN decode solution whose only launch has the given grid and block (TOML values).
 std::string check(const std::string& grid, const std::string& block, std::int64_t num_sms = 0,
-                  const std::string& extra = "") {
+                  const std::string& extra = "", const std::string& launch_extra = "") {
   static const core::TraceSet set = core::load_embedded_examples();
   const std::string text = "[solution]\nname = \"s\"\ndefinition = "
                            "\"gdn_decode_qk4_v8_d128_k_last\"\nauthor = \"t\"\n" +
                            extra + "\n[[solution.launch]]\nkernel = \"k\"\ngrid = " + grid +
-                           "\nblock = " + block + "\nargs = [\"output\", \"new_state\"]\n";
+                           "\nblock = " + block + "\n" + launch_extra +
+                           "args = [\"output\", \"new_state\"]\n";
   const core::ProjectConfig config = core::parse_config(text, "config.toml", "/tmp");
   const core::SolutionConfig& s = config.solutions.front();
   const core::Definition& def = *set.find_definition(s.definition);
@@ -54,6 +55,18 @@ TEST_CASE("launch sizes: the first bad workload, with the expression's line", "[
   CHECK_THAT(check("[1]", "[1, 1, 65]"), Catch::Contains("block z must be in [1, 64]"));
   CHECK_THAT(check("[\"num_sms - 200\"]", "[1]", 148),
              Catch::Contains("= -52 for workload 0") && Catch::Contains("num_sms=148"));
+}
+
+TEST_CASE("launch sizes: a launch skipped by `when` need not have valid sizes there",
+          "[core][launch]") {
+  // Batch 1 takes the other path: an empty grid there is no error.
+  CHECK(check(R"x(["batch_size - 1"])x", "[128]", 0, "", "when = \"min(1, batch_size - 1)\"\n") ==
+        "no error");
+  // Where it runs, its sizes are checked as any launch's.
+  CHECK_THAT(check(R"x(["batch_size - 1"])x", "[128]", 0, "", "when = \"batch_size\"\n"),
+             Catch::Contains("grid x must be in [1, 2147483647]"));
+  CHECK_THAT(check("[1]", "[128]", 0, "", "when = \"batch_size / (num_v_heads - 8)\"\n"),
+             Catch::Contains("division by zero") && Catch::Contains("for workload 0"));
 }
 
 TEST_CASE("launch sizes: workspaces and the kernel's own limits", "[core][launch]") {

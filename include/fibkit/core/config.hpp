@@ -63,6 +63,9 @@ struct LaunchConfig {
   Expr shared_memory;        ///< dynamic shared memory bytes
   std::vector<Expr> cluster; ///< empty or 1..3
   bool cooperative = false;
+  /// The launch runs only for workloads where this is nonzero (absent: always), e.g. one of
+  /// two paths picked by a size: "1 - min(1, total_seq_len / 64)".
+  std::optional<Expr> when;
   std::vector<LaunchArg> args;
   std::string where; ///< "config.toml:20"
 };

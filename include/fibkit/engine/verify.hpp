@@ -60,12 +60,15 @@ struct WorkloadVerdict {
   bool synthesized = false; ///< some blob was missing and a stand-in was used
 };
 
-/// What one process keeps across the workloads it verifies: GPU 0's context and the input
-/// generator (creating a context costs far more than most workloads).
+/// What one process keeps across the workloads of its one job: GPU 0's context, the input
+/// generator (creating a context costs far more than most workloads) and the job's Runnables,
+/// made once (a launch plan's modules loaded, a library's function looked up) and prepared per
+/// workload (runnable()).
 struct VerifyRuntime {
   explicit VerifyRuntime(const std::string& arch) : random(context, arch) {}
   cuda::Context context;
   RandomGenerator random;
+  std::map<std::string, std::unique_ptr<Runnable>> runnables; ///< see runnable()
 };
 
 /// One trial's inputs on the device (and on the host where needed), as make_inputs draws them.
@@ -90,14 +93,16 @@ struct RunnableSource {
 std::unique_ptr<Runnable> make_runnable(const VerifyJob& job, const RunnableSource& source,
                                         const cuda::Context& ctx);
 
-/// The job's solution, ready to prepare: its launch plan (PlanExecutor), the official
-/// solution's library (TvmFfiFunction) when `solution_library` is set, or its Python code in
-/// the bridge (PythonRunnable) when `python_solution` is.
-std::unique_ptr<Runnable> make_solution(const VerifyJob& job, const cuda::Context& ctx);
+/// The runtime's Runnable of `source`, made on first use and kept for the next workloads (the
+/// runtime serves one job, so a source is the same code every time); not yet prepared.
+Runnable& runnable(VerifyRuntime& runtime, const VerifyJob& job, const RunnableSource& source);
+/// The job's solution: its launch plan (PlanExecutor), the official solution's library
+/// (TvmFfiFunction) when `solution_library` is set, or its Python code in the bridge
+/// (PythonRunnable) when `python_solution` is.
+RunnableSource solution_source(const VerifyJob& job);
 /// The job's reference for the checks or for the timing: the native one's plan, or the
 /// definition's Python `run` in the bridge.
-std::unique_ptr<Runnable> make_reference(const VerifyJob& job, const cuda::Context& ctx,
-                                         bool for_timing);
+RunnableSource reference_source(const VerifyJob& job, bool for_timing);
 
 /// Draws the inputs of `trial` for `workload` as the official gen_inputs does (see the file
 /// comment), with checksums of every input; host copies only for the indexer's evaluator and
