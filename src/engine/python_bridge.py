@@ -387,14 +387,6 @@ class Bridge:
             if bad:
                 raise BridgeError(bad[1])
 
-        torch.cuda.synchronize()
-        call()
-        torch.cuda.synchronize()
-        for _ in range(5 + warmup):
-            flush.zero_()
-            call()
-        torch.cuda.synchronize()
-
         fallback = ""
         cupti = None
         if want_cupti:
@@ -407,6 +399,24 @@ class Bridge:
                 from cupti import cupti  # noqa: PLC0415
         else:
             fallback = "CUPTI was not asked for"
+
+        torch.cuda.synchronize()
+        if cupti is not None:
+            # The first call, traced, says how much the call launches.
+            activities = _count_activities(cupti, torch, call)
+            if activities > _CUPTI_MAX_ACTIVITIES:
+                fallback = (f"one call launches {activities} kernels, copies and memsets: timed "
+                            f"with CUDA events (CUPTI tracing from Python slows every launch of "
+                            f"such host-bound code, docs/bench.md)")
+                cupti = None
+        else:
+            call()
+        torch.cuda.synchronize()
+        for _ in range(5 + warmup):
+            flush.zero_()
+            call()
+        torch.cuda.synchronize()
+
         if cupti is None:
             events = []
             for _ in range(iterations):
@@ -438,6 +448,35 @@ def _cupti_version():
 
 # CUPTI's activity buffers (bytes). One timed call's records must fit in one, see _cupti_spans.
 _CUPTI_BUFFER = 64 * 1024 * 1024
+# Calls that launch more device work than this are timed with CUDA events instead of CUPTI.
+# Tracing from Python is not free: on an H200 each traced API call cost the launching thread
+# ~1 us and each record ~40 us to deliver to Python, so the definitions' Python references
+# (GDN decode at batch 16: ~2,000 kernels and ~27,000 API calls per call) measured 1.3-2x their
+# CUDA-event time and took a second per call to trace; solutions launch a handful.
+_CUPTI_MAX_ACTIVITIES = 256
+
+
+def _count_activities(cupti, torch, call):
+    """Kernels, copies and memsets one call launches (GPU records only: cheap to trace)."""
+    kinds = (cupti.ActivityKind.CONCURRENT_KERNEL, cupti.ActivityKind.MEMCPY,
+             cupti.ActivityKind.MEMSET)
+    count = [0]
+
+    def completed(activities):
+        count[0] += sum(1 for a in activities if a.kind in kinds)
+
+    for k in kinds:
+        cupti.activity_enable(k)
+    cupti.activity_register_callbacks(lambda: (_CUPTI_BUFFER, 0), completed)
+    try:
+        call()
+        torch.cuda.synchronize()
+    finally:
+        cupti.activity_flush_all(0)
+        for k in kinds:
+            cupti.activity_disable(k)
+        cupti.finalize()
+    return count[0]
 
 
 def _cupti_spans(cupti, torch, flush, call, iterations):

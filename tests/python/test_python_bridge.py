@@ -202,5 +202,64 @@ class CuptiSpanTest(unittest.TestCase):
         self.assertIn("Inconsistent kernel names", str(e.exception))
 
 
+class FakeTorch:
+    """What _time uses of torch: the L2 size, a flush buffer, synchronize, CUDA events (each
+    event pair measures 2.5 ms)."""
+
+    def __init__(self):
+        props = types.SimpleNamespace(L2_cache_size=1 << 20)
+
+        class Event:
+            def __init__(self, enable_timing):
+                pass
+
+            def record(self):
+                pass
+
+            def elapsed_time(self, end):
+                return 2.5
+
+        self.int8 = "int8"
+        self.cuda = types.SimpleNamespace(synchronize=lambda: None, Event=Event,
+                                          get_device_properties=lambda i: props)
+
+    def empty(self, n, dtype, device):
+        return types.SimpleNamespace(zero_=lambda: None)
+
+
+class TimerChoiceTest(unittest.TestCase):
+    """Code that launches more than the bridge's limit per call is timed with CUDA events (CUPTI
+    from Python slows such host-bound code); code that launches a few kernels with CUPTI."""
+
+    def time(self, kernels_per_call):
+        module = load_bridge()
+        cupti = FakeCupti(kernels_per_call)
+        module._torch = FakeTorch
+        module._cupti_version = lambda: "13.0.1"
+        saved = sys.modules.get("cupti")
+        sys.modules["cupti"] = types.SimpleNamespace(cupti=cupti)
+        try:
+            with tempfile.TemporaryDirectory() as cache:
+                bridge = module.Bridge(cache)
+                bridge._invoke = lambda loaded, tensors: cupti.call()
+                return bridge._time(None, [], 2, 3, True)
+        finally:
+            if saved is None:
+                sys.modules.pop("cupti", None)
+            else:
+                sys.modules["cupti"] = saved
+
+    def test_a_few_kernels_are_timed_by_cupti(self):
+        r = self.time(3)
+        self.assertEqual(r["timer"], "cupti")
+        self.assertEqual(len(r["samples_ms"]), 3)
+
+    def test_thousands_of_launches_are_timed_by_events_and_say_why(self):
+        r = self.time(1000)
+        self.assertEqual(r["timer"], "cuda-events")
+        self.assertEqual(r["samples_ms"], [2.5] * 3)
+        self.assertIn("launches 1000 kernels", r["fallback"])
+
+
 if __name__ == "__main__":
     unittest.main()
