@@ -6,8 +6,8 @@
 //  3. a copy below the L2 size, with and without the L2 flush;
 //  4. a 1 GiB device-to-device copy: achieved bandwidth against the device's datasheet figure.
 // Run on a GPU machine: fibkit_timing_bench [--events]
-#include "fibkit/core/device_peaks.hpp"
-#include "fibkit/core/stats.hpp"
+#include "fibkit/core/eval/device_peaks.hpp"
+#include "fibkit/core/eval/stats.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/timing.hpp"
 #include "fibkit/util/error.hpp"

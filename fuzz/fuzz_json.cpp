@@ -1,9 +1,9 @@
 // libFuzzer target: the FlashInfer-Trace JSON readers (definitions, solutions, trace lines) on
 // arbitrary bytes. Any input must either load or raise fibkit::Error; what loads must write and
 // load back to the same text.
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/solution.hpp"
-#include "fibkit/core/trace_set.hpp"
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/solution.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
 #include "fibkit/util/error.hpp"
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 #include "fibkit/commands/runner.hpp"
 
 #include "fibkit/commands/app.hpp"
-#include "fibkit/core/embedded.hpp"
+#include "fibkit/core/trace/embedded.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/engine/isolation.hpp"

@@ -1,6 +1,6 @@
 #include "fibkit/engine/verify.hpp"
 
-#include "fibkit/core/synth.hpp"
+#include "fibkit/core/eval/synth.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/executor.hpp"
 #include "fibkit/engine/random.hpp"

@@ -1,8 +1,8 @@
-// Tests for the bench result model and its reports (include/fibkit/core/bench_report.hpp): the
-// per-(solution, definition) summaries (contest score), the JSON document, the terminal table
+// Tests for the bench result model and its reports (include/fibkit/core/report/bench_report.hpp):
+// the per-(solution, definition) summaries (contest score), the JSON document, the terminal table
 // and the self-contained HTML page. The hidden test
 // "[report][.sample]" writes a realistic page to $FIBKIT_SAMPLE_REPORT for a look in a browser.
-#include "fibkit/core/bench_report.hpp"
+#include "fibkit/core/report/bench_report.hpp"
 #include "fibkit/util/json_reader.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,9 +1,9 @@
 // Golden files produced by the official flashinfer-bench pydantic models
 // (tools/goldens/gen_goldens.py): fibkit must write every `.golden` byte for byte and refuse every
 // `.error` case.
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/solution.hpp"
-#include "fibkit/core/trace.hpp"
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/solution.hpp"
+#include "fibkit/core/trace/trace.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 

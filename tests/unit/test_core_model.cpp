@@ -1,11 +1,11 @@
-// Tests for the data model (include/fibkit/core/{definition,workload,solution,trace}.hpp): the
-// exact messages and JSON paths of validation errors, the light Python checks, workload lax forms,
-// the solution rules and the evaluation presence rules. Byte-exact serialisation is covered by
-// test_core_golden.cpp.
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/solution.hpp"
-#include "fibkit/core/trace.hpp"
-#include "fibkit/core/workload.hpp"
+// Tests for the data model (include/fibkit/core/trace/{definition,workload,solution,trace}.hpp):
+// the exact messages and JSON paths of validation errors, the light Python checks, workload lax
+// forms, the solution rules and the evaluation presence rules. Byte-exact serialisation is covered
+// by test_core_golden.cpp.
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/solution.hpp"
+#include "fibkit/core/trace/trace.hpp"
+#include "fibkit/core/trace/workload.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "test_support.hpp"

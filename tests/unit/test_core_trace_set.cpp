@@ -1,8 +1,8 @@
-// Tests for TraceSet loading (include/fibkit/core/trace_set.hpp) and the file helpers
+// Tests for TraceSet loading (include/fibkit/core/trace/trace_set.hpp) and the file helpers
 // (include/fibkit/util/file.hpp): both trace layouts, blank lines, refused lines with file:line,
 // duplicate names, and the facts of the contest dataset and of fibkit's embedded examples.
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/trace_set.hpp"
+#include "fibkit/core/trace/dataset.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/json_reader.hpp"

@@ -1,7 +1,7 @@
 // The build engine on small projects: NVRTC (no GPU needed), the compile cache, and the launch
 // checks against kernel signatures with their exact messages. Tier "nvrtc".
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/definition.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/definition.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/util/file.hpp"
 #include "test_support.hpp"

@@ -14,8 +14,8 @@
 // the worker cannot see another process's launches.
 #pragma once
 
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/solution.hpp"
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/solution.hpp"
 #include "fibkit/engine/executor.hpp"
 #include "fibkit/engine/tvm_ffi.hpp"
 #include "fibkit/util/json_reader.hpp"
