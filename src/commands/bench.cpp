@@ -3,6 +3,7 @@
 // definition's Python reference or the native one and an optional baseline; prints a table and
 // writes bench.json, report.html and official traces.
 #include "fibkit/engine/bench.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/commands/runner.hpp"
 #include "fibkit/core/eval/device_peaks.hpp"

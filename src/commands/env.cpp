@@ -2,6 +2,7 @@
 // resolve in one order everywhere: command-line flags, then environment variables, then the
 // project's config.toml, then defaults (docs/settings.md).
 #include "fibkit/util/env.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/project/config.hpp"
 #include "fibkit/core/trace/dataset.hpp"

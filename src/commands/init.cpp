@@ -1,4 +1,5 @@
 // fibkit init: write a complete starter project for a contest track.
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/project/templates.hpp"
 #include "fibkit/core/trace/tracks.hpp"

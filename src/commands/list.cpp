@@ -1,4 +1,5 @@
 // fibkit list: the definitions of a TraceSet, their axes, workload counts and blob presence.
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/trace/blobs.hpp"
 #include "fibkit/core/trace/dataset.hpp"

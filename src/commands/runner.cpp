@@ -406,7 +406,7 @@ void SolutionRunner::check(std::chrono::milliseconds timeout) {
                     : "building " + m_solution.name + ": " + engine::describe(checked) + "\n" +
                           checked.log);
   }
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   const util::JsonValue result = util::parse_json(parser, checked.payload, {"check child", 0});
   if (result.find("python")) {
     m_python_note = result.at("python").as_string();

@@ -4,6 +4,7 @@
 // authors, traces/**/*.jsonl the results (fibkit's bench/verify traces or the official
 // evaluator's); a trace of a solution with no JSON takes its author from traces/<author>/.
 #include "fibkit/core/eval/score.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/trace/solution.hpp"
 #include "fibkit/core/trace/trace_set.hpp"

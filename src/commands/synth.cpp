@@ -2,6 +2,7 @@
 // contest's blobs are not public), with the structure the kernels rely on, so every later run
 // reuses the same inputs.
 #include "fibkit/core/eval/synth.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/core/trace/blobs.hpp"
 #include "fibkit/core/trace/dataset.hpp"

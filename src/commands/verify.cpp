@@ -2,6 +2,7 @@
 // official rules against fibkit's native reference or the definition's Python one, each workload
 // in an isolated child process.
 #include "fibkit/engine/verify.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/commands/runner.hpp"
 #include "fibkit/core/eval/compare.hpp"

@@ -242,7 +242,7 @@ std::string workload_bench_to_json(const WorkloadBench& b) {
 }
 
 WorkloadBench workload_bench_from_json(const std::string& json) {
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   const util::JsonValue root = util::parse_json(parser, json, {"bench child", 0});
   WorkloadBench b;
   b.verdict = verdict_from_json(root.at("verdict").minified());

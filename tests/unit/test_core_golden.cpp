@@ -65,7 +65,7 @@ TEST_CASE("official goldens: fibkit writes every golden byte for byte and refuse
     const std::string model = text.substr(model_start, text.find('"', model_start) - model_start);
     const auto input_start = text.find(':', input_pos) + 1;
     const std::string input_text = text.substr(input_start, text.rfind('}') - input_start);
-    simdjson::dom::parser input_parser;
+    util::JsonParser input_parser;
     const fs::path golden = dir / "out" / (name + ".golden");
     const fs::path error = dir / "out" / (name + ".error");
     INFO("case " << name);

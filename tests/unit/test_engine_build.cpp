@@ -35,7 +35,7 @@ core::Definition scale_definition() {
                "s": {"shape": null, "dtype": "float32"}},
     "outputs": {"y": {"shape": ["n", "d"], "dtype": "bfloat16"}},
     "reference": "def run(x, idx, s):\n    return (x * s).bfloat16()\n"})";
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   return core::parse_definition(util::parse_json(parser, text, {"scale_n4.json", 0}));
 }
 

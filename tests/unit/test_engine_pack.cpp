@@ -149,7 +149,7 @@ TEST_CASE("pack: source mode refuses arch-specific code and warns about its guar
 }
 
 TEST_CASE("pack: a var axis in no tensor shape cannot reach the entry", "[engine]") {
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   const core::Definition def = core::parse_definition(util::parse_json(parser, R"({
     "name": "hidden_axis", "op_type": "test",
     "axes": {"n": {"type": "var"}, "m": {"type": "var"}},

@@ -109,7 +109,7 @@ private:
   int m_from_child = -1;
   std::string m_pending; ///< bytes read past the last reply line
   std::string m_reply;   ///< the last reply line
-  simdjson::dom::parser m_parser;
+  util::JsonParser m_parser;
   PythonInfo m_info;
   bool m_ipc = true;
   std::string m_transport_note;

@@ -80,7 +80,7 @@ std::optional<double> LatencyCache::get(const LatencyKey& key) const {
     if (!text) {
       return std::nullopt;
     }
-    simdjson::dom::parser parser;
+    util::JsonParser parser;
     const util::JsonValue root = util::parse_json(
         parser, *text, util::JsonOrigin{util::DiskCache::entry_path(m_dir, entry).string()});
     if (root.at("format").as_int() != k_format) {

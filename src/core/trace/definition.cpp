@@ -391,7 +391,7 @@ Definition parse_definition(const util::JsonValue& json) {
 
 Definition load_definition(const std::filesystem::path& path, const std::string& display_name) {
   const std::string text = util::read_file(path);
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   return parse_definition(util::parse_json(parser, text, {display_name, 0}));
 }
 

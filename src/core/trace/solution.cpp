@@ -164,7 +164,7 @@ Solution parse_solution(const util::JsonValue& json) {
 
 Solution load_solution(const std::filesystem::path& path, const std::string& display_name) {
   const std::string text = util::read_file(path);
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   return parse_solution(util::parse_json(parser, text, {display_name, 0}));
 }
 

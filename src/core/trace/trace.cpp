@@ -168,10 +168,10 @@ void write_json_value(util::JsonWriter& out, const util::JsonValue& value) {
     out.value(value.as_bool());
   } else if (value.is_null()) {
     out.null();
-  } else if (value.element().is_int64()) {
-    out.value(value.element().get_int64().value_unsafe());
-  } else if (value.element().is_uint64()) {
-    out.value(value.element().get_uint64().value_unsafe());
+  } else if (const std::optional<std::int64_t> i = value.exact_int64()) {
+    out.value(*i);
+  } else if (const std::optional<std::uint64_t> u = value.exact_uint64()) {
+    out.value(*u);
   } else {
     // pydantic writes a non-finite float inside `extra` of a trace as null.
     out.value_inf_nan_null(value.as_double());

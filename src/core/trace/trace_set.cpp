@@ -72,7 +72,7 @@ std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& exten
 std::vector<Trace> parse_trace_lines(std::string_view text, const std::string& display_name,
                                      bool workload_only, std::vector<std::size_t>* line_numbers) {
   std::vector<Trace> traces;
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   std::size_t line_no = 0;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -138,7 +138,7 @@ TraceSet load_trace_set_files(const std::vector<DatasetFile>& files) {
     return path.rfind(std::string(dir) + "/", 0) == 0 && path.size() > ext.size() &&
            path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
   };
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   std::map<std::string, std::string> workload_where;              // uuid -> file:line
   std::map<std::string, std::vector<std::string>> workload_lines; // definition -> file:line
   std::map<std::string, std::string> definition_files;
