@@ -1,6 +1,6 @@
-// Private to the bench report's files (bench_report.cpp: the model, summaries and JSON;
-// report_table.cpp: the terminal table; report_html.cpp: the HTML page): the grouping of rows
-// and the number and text formatting they share.
+// Private to the bench report's files (bench_report.cpp: the model and summaries;
+// report_table.cpp: the terminal table; report_html.cpp and report_svg.cpp: the HTML page and
+// its charts): the grouping of rows and the number and text formatting they share.
 #pragma once
 
 #include "fibkit/core/report/bench_report.hpp"

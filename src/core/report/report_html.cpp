@@ -1,9 +1,11 @@
-// The bench report as one self-contained HTML page with inline SVG charts (render_html).
+// The bench report as one self-contained HTML page with inline SVG charts (render_html); its
+// stylesheet is report_html.css, embedded in the binary.
 #include "fibkit/core/report/bench_report.hpp"
 
 #include "report_common.hpp"
 
 #include "fibkit/core/eval/stats.hpp"
+#include "fibkit/core/trace/embedded.hpp"
 #include "fibkit/core/trace/tracks.hpp"
 #include "fibkit/util/json_writer.hpp"
 #include "fibkit/util/terminal.hpp"
@@ -21,81 +23,6 @@ namespace fibkit::core {
 namespace {
 
 using namespace report;
-
-const char* const k_css = R"css(
-:root{--fg:#1f2937;--muted:#6b7280;--line:#e5e7eb;--card:#fff;--page:#f3f4f6;--sol:#2563eb;
---ref:#9ca3af;--base:#8b5cf6;--up:#16a34a;--down:#ea580c;--fail:#dc2626;--bw:#0891b2;
---flop:#d97706}
-*{box-sizing:border-box}
-body{margin:0;background:var(--page);color:var(--fg);
-font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-main{max-width:1100px;margin:0 auto;padding:24px 16px 48px}
-h1{font-size:22px;margin:0 0 4px}
-h2{font-size:17px;margin:0 0 6px}
-h3{font-size:14px;margin:22px 0 6px}
-.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:18px 20px;
-margin:16px 0}
-.mono,code,td.n,.meta dd{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-.muted{color:var(--muted)}
-.meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:6px 24px;
-margin:14px 0 0}
-.meta div{display:flex;gap:8px;min-width:0}
-.meta dt{color:var(--muted);min-width:78px}
-.meta dd{margin:0;font-size:13px;overflow-wrap:anywhere}
-.notes{margin:12px 0 0;padding:8px 12px 8px 28px;background:#fffbeb;border:1px solid #fde68a;
-border-radius:6px}
-table{border-collapse:collapse;width:100%;font-size:13px}
-table.detail{font-size:12px}
-table.detail td,table.detail th{padding:3px 6px}
-th{text-align:left;font-weight:600;color:var(--muted);border-bottom:1px solid var(--line);
-padding:4px 8px;white-space:nowrap}
-td{padding:3px 8px;border-bottom:1px solid #f3f4f6;white-space:nowrap}
-td.n,th.n{text-align:right}
-tr.fail td{background:#fef2f2}
-td.log{white-space:pre-wrap;font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
-color:#991b1b;max-width:0}
-.scroll{overflow-x:auto}
-td.def{white-space:normal;overflow-wrap:anywhere}
-.badge{display:inline-block;padding:0 6px;border-radius:4px;font-size:12px;font-weight:600}
-.badge.ok{background:#dcfce7;color:#166534}
-.badge.bad{background:#fee2e2;color:#991b1b}
-.up{color:var(--up)}
-.down{color:var(--down)}
-.big{font-weight:700}
-.pills{display:flex;flex-wrap:wrap;gap:6px 14px;color:var(--muted);font-size:13px}
-.pills b{color:var(--fg)}
-.legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12px;color:var(--muted);margin:0 0 4px}
-.sw{display:inline-block;width:12px;height:10px;border-radius:2px;margin-right:5px;
-vertical-align:-1px}
-a{color:var(--sol);text-decoration:none}
-a:hover{text-decoration:underline}
-svg.chart{display:block;max-width:100%;height:auto}
-svg.chart text{font:11px system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
-fill:var(--fg);dominant-baseline:central}
-svg.chart .axis text{fill:var(--muted);text-anchor:middle;font-size:10px}
-svg.chart .axis .axis-title{text-anchor:start;font-weight:600}
-svg.chart .grid{stroke:#e5e7eb;stroke-width:1}
-svg.chart .grid.minor{stroke:#f3f4f6}
-svg.chart .one{stroke:#374151;stroke-width:1.5}
-svg.chart .bg{fill:transparent}
-svg.chart .z .bg{fill:#f9fafb}
-svg.chart .fail .bg{fill:#fef2f2}
-svg.chart .row:hover .bg{fill:#e0e7ff}
-svg.chart .idx{fill:var(--muted);text-anchor:end;font-size:10px}
-svg.chart .fail .idx,svg.chart .fail .lbl{fill:var(--fail)}
-svg.chart .val{text-anchor:end;font-variant-numeric:tabular-nums}
-svg.chart .val.up{fill:var(--up)}
-svg.chart .val.down{fill:var(--down)}
-svg.chart .muted,svg.chart .val.muted{fill:var(--muted)}
-svg.chart .st{fill:var(--fail);font-weight:600;font-size:10px}
-svg.chart .pct{fill:var(--muted);font-size:9px}
-.b-sol{fill:var(--sol)}.b-ref{fill:var(--ref)}.b-base{fill:var(--base)}.b-fail{fill:var(--fail)}
-.b-up{fill:var(--up)}.b-down{fill:var(--down)}.b-bw{fill:var(--bw)}.b-flop{fill:var(--flop)}
-.sw.b-sol{background:var(--sol)}.sw.b-ref{background:var(--ref)}.sw.b-base{background:var(--base)}
-.sw.b-fail{background:var(--fail)}.sw.b-up{background:var(--up)}.sw.b-down{background:var(--down)}
-.sw.b-bw{background:var(--bw)}.sw.b-flop{background:var(--flop)}
-footer{color:var(--muted);font-size:12px;text-align:center;margin-top:24px}
-)css";
 
 using LegendItems = std::vector<std::pair<const char*, std::string>>;
 
@@ -208,6 +135,33 @@ void detail_table(std::string& out, const Group& g, bool baseline) {
 
 using namespace report;
 
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string render_html(const BenchReport& report) {
   const std::vector<Group> groups = group_rows(report);
   std::vector<DefinitionSummary> summaries;
@@ -232,9 +186,9 @@ std::string render_html(const BenchReport& report) {
   put(out,
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>fibkit bench &middot; {} &middot; {}</title>\n<style>{}</style>\n</head>\n"
+      "<title>fibkit bench &middot; {} &middot; {}</title>\n<style>\n{}</style>\n</head>\n"
       "<body>\n<main>\n",
-      e_gpu, html_escape(report.timestamp), k_css);
+      e_gpu, html_escape(report.timestamp), embedded_file("src/core/report/report_html.css"));
 
   // Run header.
   put(out,

@@ -1,6 +1,7 @@
-// The result model of `fibkit bench` and its three reports: one JSON document (schema_version
-// 1), the terminal table and a self-contained HTML5 page with inline SVG charts. Host only: the
-// engine fills a BenchReport, these functions only summarise and print it.
+// The result model of `fibkit bench` and its three reports, one source file each: one JSON
+// document (schema_version 1; report_json.cpp), the terminal table (report_table.cpp) and a
+// self-contained HTML5 page with inline SVG charts (report_html.cpp, report_svg.cpp). Host only:
+// the engine fills a BenchReport, these functions only summarise and print it.
 //
 // Contest metric: a workload's latency is the mean over trials of the per-trial median
 // latencies, its speedup is reference / solution, and the score of a (solution, definition) is

@@ -1,6 +1,7 @@
 // Files embedded in the binary at build time: the examples TraceSet (`examples/...`), the
 // kernel templates (`kernels/...`), the native references (`references/...`) and fibkit's own
-// assets (the Python bridge's script, the generated entry's prelude).
+// assets (the Python bridge's script, the generated entry's prelude, the HTML report's
+// stylesheet).
 #pragma once
 
 #include <string_view>
