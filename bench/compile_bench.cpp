@@ -3,9 +3,9 @@
 // Prints medians over --repeat runs, the warm/cold ratio, and NVRTC time per program.
 //
 //   build/bench/fibkit_compile_bench [--repeat N]
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/templates.hpp"
-#include "fibkit/core/tracks.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/project/templates.hpp"
+#include "fibkit/core/trace/tracks.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/util/file.hpp"

@@ -9,8 +9,8 @@
 //     the copy kernel and by cuMemcpyDtoDAsync: the ceiling a kernel that must move those bytes
 //     has under the contest's method, and the fixed cost a least-squares line puts under it.
 // Run on a GPU machine: fibkit_timing_bench [--events]
-#include "fibkit/core/device_peaks.hpp"
-#include "fibkit/core/stats.hpp"
+#include "fibkit/core/eval/device_peaks.hpp"
+#include "fibkit/core/eval/stats.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/timing.hpp"
 #include "fibkit/util/error.hpp"

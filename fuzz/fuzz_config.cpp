@@ -1,6 +1,6 @@
 // libFuzzer target: config.toml parsing (TOML syntax, schema, expressions) on arbitrary bytes.
 // Any input must either load or raise fibkit::Error, never crash.
-#include "fibkit/core/config.hpp"
+#include "fibkit/core/project/config.hpp"
 #include "fibkit/util/error.hpp"
 
 #include <cstdint>

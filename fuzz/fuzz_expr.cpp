@@ -3,8 +3,8 @@
 // broken invariant (checked below) is a bug.
 //
 //   clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
-//       src/core/expr.cpp fuzz/fuzz_expr.cpp -o fuzz_expr && ./fuzz_expr -max_total_time=60
-#include "fibkit/core/expr.hpp"
+//       src/core/project/expr.cpp fuzz/fuzz_expr.cpp -o fuzz_expr && ./fuzz_expr -max_total_time=60
+#include "fibkit/core/project/expr.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,9 +1,9 @@
 // libFuzzer target: the FlashInfer-Trace JSON readers (definitions, solutions, trace lines) on
 // arbitrary bytes. Any input must either load or raise fibkit::Error; what loads must write and
 // load back to the same text.
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/solution.hpp"
-#include "fibkit/core/trace_set.hpp"
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/solution.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
 #include "fibkit/util/error.hpp"
 
 #include <cstdint>
@@ -15,14 +15,14 @@ using namespace fibkit;
 namespace {
 template <typename Parse, typename Write>
 void round_trip(std::string_view text, Parse parse, Write write) {
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   std::string first;
   try {
     first = write(parse(util::parse_json(parser, text, {"fuzz", 0})));
   } catch (const Error&) {
     return;
   }
-  simdjson::dom::parser again;
+  fibkit::util::JsonParser again;
   const std::string second = write(parse(util::parse_json(again, first, {"fuzz", 0})));
   if (first != second) {
     std::abort();

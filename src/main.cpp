@@ -1,5 +1,5 @@
-// fibkit: the command-line entry point. All work lives in fibkit_core; this file only
-// hands argv to the command table.
+// fibkit: the command-line entry point. All work lives in the layers' libraries
+// (ARCHITECTURE.md); this file only hands argv to the command table.
 #include "fibkit/commands/app.hpp"
 
 int main(int argc, char** argv) {

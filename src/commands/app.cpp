@@ -1,5 +1,7 @@
 #include "fibkit/commands/app.hpp"
 
+#include "command_table.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>

@@ -1,10 +1,11 @@
 // fibkit build: NVRTC-compile the project's kernels (cached), check every launch against the
 // kernels' signatures and the definition, and print the kernels' resource use.
 #include "fibkit/engine/build.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/launch_sizes.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/project/launch_sizes.hpp"
+#include "fibkit/core/trace/dataset.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/cuda/resources.hpp"

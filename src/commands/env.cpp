@@ -2,9 +2,10 @@
 // resolve in one order everywhere: command-line flags, then environment variables, then the
 // project's config.toml, then defaults (docs/settings.md).
 #include "fibkit/util/env.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/dataset.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/dataset.hpp"
 #include "fibkit/engine/official_build.hpp"
 #include "fibkit/engine/python_bridge.hpp"
 #include "fibkit/engine/sanitize.hpp"

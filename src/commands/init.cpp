@@ -1,7 +1,8 @@
 // fibkit init: write a complete starter project for a contest track.
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
-#include "fibkit/core/templates.hpp"
-#include "fibkit/core/tracks.hpp"
+#include "fibkit/core/project/templates.hpp"
+#include "fibkit/core/trace/tracks.hpp"
 #include "fibkit/util/file.hpp"
 
 #include <CLI/CLI.hpp>

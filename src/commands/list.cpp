@@ -1,7 +1,8 @@
 // fibkit list: the definitions of a TraceSet, their axes, workload counts and blob presence.
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
-#include "fibkit/core/blobs.hpp"
-#include "fibkit/core/dataset.hpp"
+#include "fibkit/core/trace/blobs.hpp"
+#include "fibkit/core/trace/dataset.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/json_writer.hpp"
 

@@ -1,9 +1,10 @@
 // fibkit pack: the official Solution JSON of the project's solution(s), on stdout, in a file, or
 // as a submission tree with one folder per definition.
 #include "fibkit/engine/pack.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/dataset.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/dataset.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/util/disk_cache.hpp"
 #include "fibkit/util/file.hpp"

@@ -1,7 +1,7 @@
 #include "fibkit/commands/runner.hpp"
 
 #include "fibkit/commands/app.hpp"
-#include "fibkit/core/embedded.hpp"
+#include "fibkit/core/trace/embedded.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/engine/isolation.hpp"
@@ -406,7 +406,7 @@ void SolutionRunner::check(std::chrono::milliseconds timeout) {
                     : "building " + m_solution.name + ": " + engine::describe(checked) + "\n" +
                           checked.log);
   }
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   const util::JsonValue result = util::parse_json(parser, checked.payload, {"check child", 0});
   if (result.find("python")) {
     m_python_note = result.at("python").as_string();

@@ -1,13 +1,14 @@
 // fibkit score: the contest's numbers from trace files, as the official TraceSet computes them
-// (core/score): per author, definition and track, against the baseline author's PASSED traces.
+// (core/eval/score): per author, definition and track, against the baseline author's PASSED traces.
 // Reads any number of folders in the FlashInfer-Trace layout: solutions/**/*.json give the
 // authors, traces/**/*.jsonl the results (fibkit's bench/verify traces or the official
 // evaluator's); a trace of a solution with no JSON takes its author from traces/<author>/.
-#include "fibkit/core/score.hpp"
+#include "fibkit/core/eval/score.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
-#include "fibkit/core/solution.hpp"
-#include "fibkit/core/trace_set.hpp"
-#include "fibkit/core/tracks.hpp"
+#include "fibkit/core/trace/solution.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
+#include "fibkit/core/trace/tracks.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/json_writer.hpp"
 

@@ -1,11 +1,12 @@
 // fibkit synth: write stand-ins for the safetensors blobs a dataset references but lacks (the
 // contest's blobs are not public), with the structure the kernels rely on, so every later run
 // reuses the same inputs.
-#include "fibkit/core/synth.hpp"
+#include "fibkit/core/eval/synth.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
-#include "fibkit/core/blobs.hpp"
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/trace_set.hpp"
+#include "fibkit/core/trace/blobs.hpp"
+#include "fibkit/core/trace/dataset.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

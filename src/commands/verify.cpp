@@ -2,12 +2,13 @@
 // official rules against fibkit's native reference or the definition's Python one, each workload
 // in an isolated child process.
 #include "fibkit/engine/verify.hpp"
+#include "command_table.hpp"
 #include "fibkit/commands/app.hpp"
 #include "fibkit/commands/runner.hpp"
-#include "fibkit/core/compare.hpp"
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/embedded.hpp"
+#include "fibkit/core/eval/compare.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/dataset.hpp"
+#include "fibkit/core/trace/embedded.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/engine/isolation.hpp"

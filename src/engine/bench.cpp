@@ -1,6 +1,6 @@
 #include "fibkit/engine/bench.hpp"
 
-#include "fibkit/core/latency_cache.hpp"
+#include "fibkit/core/eval/latency_cache.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/json_reader.hpp"
 #include "fibkit/util/json_writer.hpp"
@@ -14,7 +14,7 @@ namespace fibkit::engine {
 namespace {
 
 // Inputs larger than this stay on the device: the cost models read only small index and
-// routing tensors (core/cost_model.hpp), never the weights or caches.
+// routing tensors (core/eval/cost_model.hpp), never the weights or caches.
 constexpr std::size_t k_cost_input_limit = std::size_t{64} << 20;
 
 // Host copies of the inputs the cost model may read; larger inputs are left empty.
@@ -242,7 +242,7 @@ std::string workload_bench_to_json(const WorkloadBench& b) {
 }
 
 WorkloadBench workload_bench_from_json(const std::string& json) {
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   const util::JsonValue root = util::parse_json(parser, json, {"bench child", 0});
   WorkloadBench b;
   b.verdict = verdict_from_json(root.at("verdict").minified());

@@ -1,7 +1,7 @@
 #include "fibkit/engine/build.hpp"
 
-#include "fibkit/core/launch_sizes.hpp"
-#include "fibkit/core/templates.hpp"
+#include "fibkit/core/project/launch_sizes.hpp"
+#include "fibkit/core/project/templates.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/hash.hpp"

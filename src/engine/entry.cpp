@@ -1,7 +1,7 @@
 #include "fibkit/engine/entry.hpp"
 
-#include "fibkit/core/embedded.hpp"
-#include "fibkit/core/expr.hpp"
+#include "fibkit/core/project/expr.hpp"
+#include "fibkit/core/trace/embedded.hpp"
 #include "fibkit/util/error.hpp"
 
 #include <fmt/format.h>

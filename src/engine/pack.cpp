@@ -1,6 +1,6 @@
 #include "fibkit/engine/pack.hpp"
 
-#include "fibkit/core/templates.hpp"
+#include "fibkit/core/project/templates.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/engine/entry.hpp"
 #include "fibkit/util/error.hpp"

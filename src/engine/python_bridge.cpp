@@ -1,7 +1,7 @@
 #include "fibkit/engine/python_bridge.hpp"
 
-#include "fibkit/core/dtype.hpp"
-#include "fibkit/core/embedded.hpp"
+#include "fibkit/core/trace/dtype.hpp"
+#include "fibkit/core/trace/embedded.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"

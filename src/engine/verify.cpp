@@ -1,6 +1,6 @@
 #include "fibkit/engine/verify.hpp"
 
-#include "fibkit/core/synth.hpp"
+#include "fibkit/core/eval/synth.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/executor.hpp"
 #include "fibkit/engine/random.hpp"
@@ -324,7 +324,7 @@ std::string verdict_to_json(const WorkloadVerdict& v) {
 }
 
 WorkloadVerdict verdict_from_json(const std::string& json) {
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   const util::JsonValue root = util::parse_json(parser, json, {"verify child", 0});
   WorkloadVerdict v;
   const auto status = core::parse_status(root.at("status").as_string());
@@ -340,7 +340,7 @@ WorkloadVerdict verdict_from_json(const std::string& json) {
         R"({{"status":"INCORRECT_NUMERICAL","environment":{{"hardware":"x"}},"timestamp":"x","correctness":{{"max_relative_error":{},"max_absolute_error":{},"extra":{}}}}})",
         root.at("max_relative_error").minified(), root.at("max_absolute_error").minified(),
         root.at("extra").minified());
-    simdjson::dom::parser p2;
+    util::JsonParser p2;
     v.correctness =
         core::parse_evaluation(util::parse_json(p2, corr, {"verify child", 0})).correctness;
   }

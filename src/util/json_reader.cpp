@@ -1,5 +1,7 @@
 #include "fibkit/util/json_reader.hpp"
 
+#include "json_dom.hpp"
+
 #include "fibkit/util/error.hpp"
 
 #include <fmt/format.h>
@@ -10,6 +12,19 @@
 #include <limits>
 
 namespace fibkit::util {
+
+namespace {
+
+simdjson::dom::element element_of(const JsonValue& value) {
+  return JsonDom::element(value);
+}
+
+} // namespace
+
+JsonParser::JsonParser() : m_impl(std::make_unique<Impl>()) {}
+JsonParser::~JsonParser() = default;
+JsonParser::JsonParser(JsonParser&&) noexcept = default;
+JsonParser& JsonParser::operator=(JsonParser&&) noexcept = default;
 
 std::string JsonOrigin::where() const {
   return line > 0 ? fmt::format("{}:{}", file, line) : file;
@@ -45,8 +60,31 @@ void JsonValue::fail(std::string_view message) const {
   throw Error(fmt::format("{}: {}", location(), message));
 }
 
+bool JsonValue::is_null() const {
+  return element_of(*this).is_null();
+}
+bool JsonValue::is_object() const {
+  return element_of(*this).is_object();
+}
+bool JsonValue::is_array() const {
+  return element_of(*this).is_array();
+}
+bool JsonValue::is_string() const {
+  return element_of(*this).is_string();
+}
+bool JsonValue::is_bool() const {
+  return element_of(*this).is_bool();
+}
+bool JsonValue::is_integer() const {
+  const simdjson::dom::element e = element_of(*this);
+  return e.is_int64() || e.is_uint64();
+}
+bool JsonValue::is_number() const {
+  return element_of(*this).is_number();
+}
+
 std::string_view JsonValue::type_name() const {
-  switch (m_element.type()) {
+  switch (element_of(*this).type()) {
   case simdjson::dom::element_type::ARRAY:
     return "array";
   case simdjson::dom::element_type::OBJECT:
@@ -74,7 +112,7 @@ void JsonValue::expect(bool ok, std::string_view expected) const {
 
 std::string JsonValue::as_string() const {
   expect(is_string(), "a string");
-  return std::string(m_element.get_string().value_unsafe());
+  return std::string(element_of(*this).get_string().value_unsafe());
 }
 
 std::string JsonValue::as_nonempty_string() const {
@@ -86,14 +124,15 @@ std::string JsonValue::as_nonempty_string() const {
 }
 
 std::int64_t JsonValue::as_int() const {
-  if (m_element.is_int64()) {
-    return m_element.get_int64().value_unsafe();
+  const simdjson::dom::element e = element_of(*this);
+  if (e.is_int64()) {
+    return e.get_int64().value_unsafe();
   }
-  if (m_element.is_uint64()) {
+  if (e.is_uint64()) {
     fail("integer out of range");
   }
-  if (m_element.is_double()) {
-    const double v = m_element.get_double().value_unsafe();
+  if (e.is_double()) {
+    const double v = e.get_double().value_unsafe();
     if (std::trunc(v) == v && std::abs(v) < 9.2e18) {
       return static_cast<std::int64_t>(v);
     }
@@ -122,28 +161,39 @@ std::int64_t JsonValue::as_int_lax() const {
 
 double JsonValue::as_double() const {
   expect(is_number(), "a number");
-  if (m_element.is_int64()) {
-    return static_cast<double>(m_element.get_int64().value_unsafe());
+  const simdjson::dom::element e = element_of(*this);
+  if (e.is_int64()) {
+    return static_cast<double>(e.get_int64().value_unsafe());
   }
-  if (m_element.is_uint64()) {
-    return static_cast<double>(m_element.get_uint64().value_unsafe());
+  if (e.is_uint64()) {
+    return static_cast<double>(e.get_uint64().value_unsafe());
   }
-  return m_element.get_double().value_unsafe();
+  return e.get_double().value_unsafe();
 }
 
 bool JsonValue::as_bool() const {
   expect(is_bool(), "a boolean");
-  return m_element.get_bool().value_unsafe();
+  return element_of(*this).get_bool().value_unsafe();
+}
+
+std::optional<std::int64_t> JsonValue::exact_int64() const {
+  const simdjson::dom::element e = element_of(*this);
+  return e.is_int64() ? std::optional<std::int64_t>(e.get_int64().value_unsafe()) : std::nullopt;
+}
+
+std::optional<std::uint64_t> JsonValue::exact_uint64() const {
+  const simdjson::dom::element e = element_of(*this);
+  return e.is_uint64() ? std::optional<std::uint64_t>(e.get_uint64().value_unsafe()) : std::nullopt;
 }
 
 std::optional<JsonValue> JsonValue::find(std::string_view name) const {
   expect(is_object(), "an object");
   std::optional<JsonValue> found;
   // A named copy: ranging over value_unsafe() of a temporary result would dangle.
-  const simdjson::dom::object object = m_element.get_object().value_unsafe();
+  const simdjson::dom::object object = element_of(*this).get_object().value_unsafe();
   for (auto field : object) {
     if (field.key == name) {
-      found.emplace(field.value, json_path_member(m_path, name), m_origin);
+      found = JsonDom::value(field.value, json_path_member(m_path, name), m_origin);
     }
   }
   return found;
@@ -166,9 +216,9 @@ std::vector<std::pair<std::string, JsonValue>> JsonValue::members() const {
   expect(is_object(), "an object");
   std::vector<std::pair<std::string, JsonValue>> out;
   // A named copy: ranging over value_unsafe() of a temporary result would dangle.
-  const simdjson::dom::object object = m_element.get_object().value_unsafe();
+  const simdjson::dom::object object = element_of(*this).get_object().value_unsafe();
   for (auto field : object) {
-    JsonValue v(field.value, json_path_member(m_path, field.key), m_origin);
+    JsonValue v = JsonDom::value(field.value, json_path_member(m_path, field.key), m_origin);
     bool replaced = false;
     for (auto& [k, existing] : out) {
       if (k == field.key) {
@@ -187,15 +237,15 @@ std::vector<JsonValue> JsonValue::items() const {
   expect(is_array(), "an array");
   std::vector<JsonValue> out;
   std::size_t index = 0;
-  const simdjson::dom::array array = m_element.get_array().value_unsafe();
+  const simdjson::dom::array array = element_of(*this).get_array().value_unsafe();
   for (auto item : array) {
-    out.emplace_back(item, json_path_index(m_path, index++), m_origin);
+    out.push_back(JsonDom::value(item, json_path_index(m_path, index++), m_origin));
   }
   return out;
 }
 
 std::string JsonValue::minified() const {
-  return simdjson::minify(m_element);
+  return simdjson::minify(element_of(*this));
 }
 
 namespace {
@@ -456,7 +506,8 @@ std::optional<std::pair<std::size_t, std::size_t>> json_error_position(std::stri
   return std::make_pair(line, column);
 }
 
-JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonOrigin origin) {
+JsonValue parse_json(JsonParser& json_parser, std::string_view text, JsonOrigin origin) {
+  simdjson::dom::parser& parser = JsonDom::parser(json_parser);
   auto shared = std::make_shared<const JsonOrigin>(std::move(origin));
   simdjson::dom::element root;
   // simdjson needs SIMDJSON_PADDING readable bytes after the text; padded_string copies.
@@ -466,7 +517,7 @@ JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonO
     if (const std::string rewritten = quote_bare_nonfinite(text); !rewritten.empty()) {
       simdjson::padded_string again(rewritten);
       if (!parser.parse(again).get(root)) {
-        return JsonValue(root, "$", shared);
+        return JsonDom::value(root, "$", shared);
       }
     }
     // Where: file:line:column for a whole file, file:line:column for a JSON Lines line.
@@ -477,7 +528,7 @@ JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonO
     }
     throw Error(fmt::format("{}: invalid JSON: {}", where, simdjson::error_message(error)));
   }
-  return JsonValue(root, "$", shared);
+  return JsonDom::value(root, "$", shared);
 }
 
 } // namespace fibkit::util

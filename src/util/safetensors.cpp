@@ -1,5 +1,7 @@
 #include "fibkit/util/safetensors.hpp"
 
+#include "json_dom.hpp"
+
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/json_reader.hpp"
@@ -456,12 +458,13 @@ void SafetensorsFile::validate() {
   }
 
   const std::string where = m_name + ": header";
-  simdjson::dom::parser parser;
+  JsonParser parser;
   const JsonValue root = parse_json(parser, header, JsonOrigin{where, 0, false});
+  const simdjson::dom::element root_element = JsonDom::element(root);
   simdjson::dom::object object;
-  if (root.element().get_object().get(object)) {
+  if (root_element.get_object().get(object)) {
     throw Error(
-        fmt::format("{}: expected a JSON object, got {}", where, json_type_name(root.element())));
+        fmt::format("{}: expected a JSON object, got {}", where, json_type_name(root_element)));
   }
 
   bool seen_metadata = false;

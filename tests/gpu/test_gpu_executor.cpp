@@ -2,10 +2,10 @@
 // built with NVRTC, run through the launch-plan executor on fresh random inputs with its outputs
 // poisoned, and compared with a plain fp32 host implementation of the definition under the
 // official correctness rules.
-#include "fibkit/core/compare.hpp"
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/templates.hpp"
+#include "fibkit/core/eval/compare.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/project/templates.hpp"
+#include "fibkit/core/trace/dataset.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/engine/executor.hpp"

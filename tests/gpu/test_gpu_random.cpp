@@ -1,6 +1,6 @@
 // The random-input kernel on a real GPU: for every supported dtype, the device bytes equal
 // fill_random_host()'s bytes exactly (the generator's math is bit-reproducible by design).
-#include "fibkit/core/dtype.hpp"
+#include "fibkit/core/trace/dtype.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/random.hpp"
 #include "fibkit/util/error.hpp"

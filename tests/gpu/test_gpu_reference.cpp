@@ -1,13 +1,13 @@
-// A small verify on a GPU: for the GDN definitions, structured stand-in inputs (core/synth) are
-// uploaded, the starter solution and the embedded native reference both run through the
+// A small verify on a GPU: for the GDN definitions, structured stand-in inputs (core/eval/synth)
+// are uploaded, the starter solution and the embedded native reference both run through the
 // launch-plan executor with poisoned outputs, and their outputs are compared under the official
 // rules.
-#include "fibkit/core/compare.hpp"
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/embedded.hpp"
-#include "fibkit/core/synth.hpp"
-#include "fibkit/core/templates.hpp"
+#include "fibkit/core/eval/compare.hpp"
+#include "fibkit/core/eval/synth.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/project/templates.hpp"
+#include "fibkit/core/trace/dataset.hpp"
+#include "fibkit/core/trace/embedded.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/engine/executor.hpp"

@@ -20,7 +20,7 @@ core::Definition tiny_definition() {
 // The trace as the official model would read it back (fibkit's reader applies its rules).
 core::Trace round_trip(const core::Trace& t) {
   const std::string line = core::trace_to_json_line(t);
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   return core::parse_trace(util::parse_json(parser, line, {"trace", 1}));
 }
 

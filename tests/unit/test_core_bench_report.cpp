@@ -1,13 +1,12 @@
-// Tests for the bench result model and its reports (include/fibkit/core/bench_report.hpp): the
-// per-(solution, definition) summaries (contest score), the JSON document, the terminal table
+// Tests for the bench result model and its reports (include/fibkit/core/report/bench_report.hpp):
+// the per-(solution, definition) summaries (contest score), the JSON document, the terminal table
 // and the self-contained HTML page. The hidden test
 // "[report][.sample]" writes a realistic page to $FIBKIT_SAMPLE_REPORT for a look in a browser.
-#include "fibkit/core/bench_report.hpp"
+#include "fibkit/core/report/bench_report.hpp"
 #include "fibkit/util/json_reader.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include <algorithm>
 #include <cmath>
@@ -281,7 +280,7 @@ TEST_CASE("report_to_json: one parsable document with summaries and nulls", "[re
   rep.rows[1].flops = std::numeric_limits<double>::infinity();
   const std::string text = report_to_json(rep);
 
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   const fibkit::util::JsonValue doc = parse_json(parser, text, {"report.json", 0});
   CHECK(doc.at("schema_version").as_int() == 1);
   CHECK(doc.at("fibkit_version").as_string() == "0.4.0");
@@ -478,7 +477,7 @@ TEST_CASE("reports render rows without optional data", "[report]") {
   CHECK(html.find("nan\"") == std::string::npos); // no NaN coordinate in the SVG
   CHECK(html.find("inf\"") == std::string::npos);
 
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   const fibkit::util::JsonValue doc = parse_json(parser, report_to_json(rep), {"r.json", 0});
   const auto results = doc.at("results").items();
   REQUIRE(results.size() == 3);

@@ -1,8 +1,8 @@
-// Tests for the official correctness rules (include/fibkit/core/compare.hpp): dtype conversions
-// against known bit patterns, compute_error_stats in float32, the per-output checks of the
-// Default, LowBit, DsaSparseAttention and DsaTopkIndexer evaluators, tolerance resolution and
+// Tests for the official correctness rules (include/fibkit/core/eval/compare.hpp): dtype
+// conversions against known bit patterns, compute_error_stats in float32, the per-output checks of
+// the Default, LowBit, DsaSparseAttention and DsaTopkIndexer evaluators, tolerance resolution and
 // the merge of trials.
-#include "fibkit/core/compare.hpp"
+#include "fibkit/core/eval/compare.hpp"
 #include "fibkit/util/error.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
-// Tests for config.toml (include/fibkit/core/config.hpp): parsing, the launch plan checks and
-// packing, including every example in docs/config.md.
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/dataset.hpp"
+// Tests for config.toml (include/fibkit/core/project/config.hpp): parsing, the launch plan checks
+// and packing, including every example in docs/config.md.
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/dataset.hpp"
 #include "fibkit/util/error.hpp"
 #include "test_support.hpp"
 

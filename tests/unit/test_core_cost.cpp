@@ -1,12 +1,12 @@
-// Tests for the roofline cost model and the device peaks (include/fibkit/core/cost_model.hpp,
+// Tests for the roofline cost model and the device peaks (include/fibkit/core/eval/cost_model.hpp,
 // device_peaks.hpp): the formulas against the worked examples of the contest notes
 // (contest-dataset.md §1-§5 "Cost model"), the data-dependent quantities (MoE P and E_act, DSA
 // n_t and U, indexer Σ L_b and pages, GDN prefill T and N) on hand-built inputs, the real
 // definitions of examples/, device-name matching and roofline fractions.
-#include "fibkit/core/cost_model.hpp"
-#include "fibkit/core/device_peaks.hpp"
-#include "fibkit/core/synth.hpp"
-#include "fibkit/core/trace_set.hpp"
+#include "fibkit/core/eval/cost_model.hpp"
+#include "fibkit/core/eval/device_peaks.hpp"
+#include "fibkit/core/eval/synth.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
 #include "fibkit/util/error.hpp"
 
 #include "test_support.hpp"

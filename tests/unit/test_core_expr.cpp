@@ -1,6 +1,6 @@
-// Tests for the integer expression language (include/fibkit/core/expr.hpp), including every
+// Tests for the integer expression language (include/fibkit/core/project/expr.hpp), including every
 // example in docs/expressions.md.
-#include "fibkit/core/expr.hpp"
+#include "fibkit/core/project/expr.hpp"
 
 #include <catch2/catch.hpp>
 

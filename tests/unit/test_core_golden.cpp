@@ -1,9 +1,9 @@
 // Golden files produced by the official flashinfer-bench pydantic models
 // (tools/goldens/gen_goldens.py): fibkit must write every `.golden` byte for byte and refuse every
 // `.error` case.
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/solution.hpp"
-#include "fibkit/core/trace.hpp"
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/solution.hpp"
+#include "fibkit/core/trace/trace.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 
@@ -65,7 +65,7 @@ TEST_CASE("official goldens: fibkit writes every golden byte for byte and refuse
     const std::string model = text.substr(model_start, text.find('"', model_start) - model_start);
     const auto input_start = text.find(':', input_pos) + 1;
     const std::string input_text = text.substr(input_start, text.rfind('}') - input_start);
-    simdjson::dom::parser input_parser;
+    util::JsonParser input_parser;
     const fs::path golden = dir / "out" / (name + ".golden");
     const fs::path error = dir / "out" / (name + ".error");
     INFO("case " << name);

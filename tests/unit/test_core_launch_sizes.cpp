@@ -1,8 +1,8 @@
-// Tests for core::check_launch_sizes (include/fibkit/core/launch_sizes.hpp): every launch-plan
-// expression evaluated for every workload of the embedded examples, without a GPU.
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/launch_sizes.hpp"
+// Tests for core::check_launch_sizes (include/fibkit/core/project/launch_sizes.hpp): every
+// launch-plan expression evaluated for every workload of the embedded examples, without a GPU.
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/project/launch_sizes.hpp"
+#include "fibkit/core/trace/dataset.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

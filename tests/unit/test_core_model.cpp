@@ -1,11 +1,11 @@
-// Tests for the data model (include/fibkit/core/{definition,workload,solution,trace}.hpp): the
-// exact messages and JSON paths of validation errors, the light Python checks, workload lax forms,
-// the solution rules and the evaluation presence rules. Byte-exact serialisation is covered by
-// test_core_golden.cpp.
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/solution.hpp"
-#include "fibkit/core/trace.hpp"
-#include "fibkit/core/workload.hpp"
+// Tests for the data model (include/fibkit/core/trace/{definition,workload,solution,trace}.hpp):
+// the exact messages and JSON paths of validation errors, the light Python checks, workload lax
+// forms, the solution rules and the evaluation presence rules. Byte-exact serialisation is covered
+// by test_core_golden.cpp.
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/solution.hpp"
+#include "fibkit/core/trace/trace.hpp"
+#include "fibkit/core/trace/workload.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "test_support.hpp"
@@ -51,7 +51,7 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 }
 
 core::Definition parse_definition_text(const std::string& text) {
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   return core::parse_definition(util::parse_json(parser, text, {"d.json", 0}));
 }
 
@@ -60,7 +60,7 @@ std::string definition_error(const std::string& text) {
 }
 
 core::Trace parse_trace_text(const std::string& text, std::size_t line = 1) {
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   return core::parse_trace(util::parse_json(parser, text, {"t.jsonl", line}));
 }
 
@@ -69,7 +69,7 @@ std::string trace_error(const std::string& text) {
 }
 
 core::Workload parse_workload_text(const std::string& text) {
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   return core::parse_workload(util::parse_json(parser, text, {"w.jsonl", 5}));
 }
 
@@ -491,7 +491,7 @@ TEST_CASE("solution: entry parts, parse errors with the file name", "[core][mode
   CHECK(s.entry_symbol() == "run");
 
   const auto parse = [](const std::string& text) {
-    simdjson::dom::parser parser;
+    util::JsonParser parser;
     return core::parse_solution(util::parse_json(parser, text, {"sol.json", 0}));
   };
   const std::string base = R"({"name":"n","definition":"d","author":"a","spec":{"language":"cuda",)"

@@ -1,6 +1,6 @@
-// The contest's score (core/score) on hand-computed traces: the official TraceSet rules
+// The contest's score (core/eval/score) on hand-computed traces: the official TraceSet rules
 // (get_solution_score, get_author_score, rank_authors) and the organisers' track score.
-#include "fibkit/core/score.hpp"
+#include "fibkit/core/eval/score.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
-// Tests for the statistics of `fibkit bench` (include/fibkit/core/stats.hpp) and the reference
-// latency cache (include/fibkit/core/latency_cache.hpp): known values of the summary functions,
-// the noise stopping rule, the throttle filter, the A/B verdict (hand-computed Mann-Whitney
-// p-values, bootstrap CIs on synthetic data) and the cache's round trip and misses.
-#include "fibkit/core/latency_cache.hpp"
-#include "fibkit/core/stats.hpp"
+// Tests for the statistics of `fibkit bench` (include/fibkit/core/eval/stats.hpp) and the reference
+// latency cache (include/fibkit/core/eval/latency_cache.hpp): known values of the summary
+// functions, the noise stopping rule, the throttle filter, the A/B verdict (hand-computed
+// Mann-Whitney p-values, bootstrap CIs on synthetic data) and the cache's round trip and misses.
+#include "fibkit/core/eval/latency_cache.hpp"
+#include "fibkit/core/eval/stats.hpp"
 #include "fibkit/util/disk_cache.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"

@@ -1,13 +1,13 @@
 // Tests for the synthetic stand-ins of the contest's safetensors blobs
-// (include/fibkit/core/synth.hpp): the host dtype conversions, determinism, the structure of
+// (include/fibkit/core/eval/synth.hpp): the host dtype conversions, determinism, the structure of
 // every synthesised contest tensor on the examples' workloads (sparse indices, seq_lens and
 // block tables, GDN tensors and cu_seqlens, MoE routing), the official random distributions,
 // and the blob files written for a TraceSet passing check_blobs.
-#include "fibkit/core/blobs.hpp"
-#include "fibkit/core/compare.hpp"
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/synth.hpp"
-#include "fibkit/core/trace_set.hpp"
+#include "fibkit/core/eval/compare.hpp"
+#include "fibkit/core/eval/synth.hpp"
+#include "fibkit/core/trace/blobs.hpp"
+#include "fibkit/core/trace/dataset.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/safetensors.hpp"

@@ -1,8 +1,8 @@
-// Tests for the starter projects' identity (include/fibkit/core/templates.hpp): `fibkit init
-// --author/--name` rewrite the solutions' author and names, the placeholder author is refused
-// by pack_solution().
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/templates.hpp"
+// Tests for the starter projects' identity (include/fibkit/core/project/templates.hpp):
+// `fibkit init --author/--name` rewrite the solutions' author and names, the placeholder author
+// is refused by pack_solution().
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/project/templates.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

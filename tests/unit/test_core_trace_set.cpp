@@ -1,14 +1,15 @@
-// Tests for TraceSet loading (include/fibkit/core/trace_set.hpp) and the file helpers
+// Tests for TraceSet loading (include/fibkit/core/trace/trace_set.hpp) and the file helpers
 // (include/fibkit/util/file.hpp): both trace layouts, blank lines, refused lines with file:line,
 // duplicate names, and the facts of the contest dataset and of fibkit's embedded examples.
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/trace_set.hpp"
+#include "fibkit/core/trace/dataset.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/json_reader.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <simdjson.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -551,7 +552,7 @@ TEST_CASE("contest dataset: every workload line re-serialises to an equal object
     }
     ++files;
     const std::string text = util::read_file(entry.path());
-    simdjson::dom::parser parser;
+    util::JsonParser parser;
     std::size_t start = 0;
     std::size_t line_no = 0;
     while (start < text.size()) {
@@ -573,7 +574,7 @@ TEST_CASE("contest dataset: every workload line re-serialises to an equal object
       INFO(shown << ":" << line_no);
       REQUIRE(same_json_text(line, written, why));
       // And writing is a fixed point.
-      simdjson::dom::parser again;
+      util::JsonParser again;
       CHECK(core::trace_to_json_line(
                 core::parse_trace(util::parse_json(again, written, {shown, line_no}))) == written);
     }

@@ -1,6 +1,6 @@
 // The per-definition traits: the contest's rules for the five definitions, and nothing for a
 // definition fibkit does not know.
-#include "fibkit/core/traits.hpp"
+#include "fibkit/core/eval/traits.hpp"
 
 #include <catch2/catch.hpp>
 

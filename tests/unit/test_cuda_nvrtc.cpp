@@ -1,7 +1,7 @@
 // Tests for NVRTC compilation and the signature probe (include/fibkit/cuda/nvrtc.hpp). Tests tagged
 // [nvrtc] call NVRTC (the CUDA toolkit, no GPU); [cuda] ones are pure.
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/embedded.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/embedded.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/cuda/resources.hpp"
 #include "fibkit/cuda/signature.hpp"

@@ -1,7 +1,7 @@
 // The build engine on small projects: NVRTC (no GPU needed), the compile cache, and the launch
 // checks against kernel signatures with their exact messages. Tier "nvrtc".
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/definition.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/definition.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/util/file.hpp"
 #include "test_support.hpp"
@@ -35,7 +35,7 @@ core::Definition scale_definition() {
                "s": {"shape": null, "dtype": "float32"}},
     "outputs": {"y": {"shape": ["n", "d"], "dtype": "bfloat16"}},
     "reference": "def run(x, idx, s):\n    return (x * s).bfloat16()\n"})";
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   return core::parse_definition(util::parse_json(parser, text, {"scale_n4.json", 0}));
 }
 

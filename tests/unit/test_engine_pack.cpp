@@ -2,9 +2,9 @@
 // checks, and the packed solutions of the feature project (tests/official/features) in both
 // modes. Building them with nvcc as the official builder does is tests/official (label
 // "official"); running them is the GPU cross-check (tools/official_check.sh).
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/expr.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/project/expr.hpp"
+#include "fibkit/core/trace/definition.hpp"
 #include "fibkit/engine/entry.hpp"
 #include "fibkit/engine/pack.hpp"
 #include "fibkit/util/json_reader.hpp"
@@ -149,7 +149,7 @@ TEST_CASE("pack: source mode refuses arch-specific code and warns about its guar
 }
 
 TEST_CASE("pack: a var axis in no tensor shape cannot reach the entry", "[engine]") {
-  simdjson::dom::parser parser;
+  util::JsonParser parser;
   const core::Definition def = core::parse_definition(util::parse_json(parser, R"({
     "name": "hidden_axis", "op_type": "test",
     "axes": {"n": {"type": "var"}, "m": {"type": "var"}},

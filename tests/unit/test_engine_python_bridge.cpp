@@ -3,7 +3,7 @@
 // load is what the official builders load. The GPU half is tools/gpu_bridge_check.sh.
 #include "fibkit/engine/python_bridge.hpp"
 
-#include "fibkit/core/definition.hpp"
+#include "fibkit/core/trace/definition.hpp"
 #include "fibkit/util/error.hpp"
 #include "test_support.hpp"
 

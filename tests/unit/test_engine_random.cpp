@@ -1,6 +1,6 @@
 // The random-input generator on the host: Philox known answers, the official distributions,
 // rounding to nearest even, determinism and independent streams; and the kernel's compilation.
-#include "fibkit/core/compare.hpp"
+#include "fibkit/core/eval/compare.hpp"
 #include "fibkit/engine/random.hpp"
 #include "fibkit/util/error.hpp"
 

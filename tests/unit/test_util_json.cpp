@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -239,7 +240,7 @@ TEST_CASE("JsonWriter: misuse throws std::logic_error", "[util][json]") {
 }
 
 TEST_CASE("JsonValue: errors name file:line and the JSON path", "[util][json]") {
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   const JsonValue root =
       parse_json(parser,
                  R"({"workload":{"axes":{"M":"x","F":1.5,"B":18446744073709551615},)"
@@ -274,7 +275,7 @@ TEST_CASE("JsonValue: errors name file:line and the JSON path", "[util][json]") 
   CHECK(list[1].as_nonempty_string() == "two");
 
   // A whole-file document (line 0) names only the file.
-  simdjson::dom::parser file_parser;
+  fibkit::util::JsonParser file_parser;
   const JsonValue whole = parse_json(file_parser, R"({"a":null})", {"defs/d.json", 0});
   CHECK(error_of([&] { whole.at("a").fail("custom"); }) == "defs/d.json: $.a: custom");
   CHECK(JsonOrigin{"f", 0}.where() == "f");
@@ -282,7 +283,7 @@ TEST_CASE("JsonValue: errors name file:line and the JSON path", "[util][json]") 
 }
 
 TEST_CASE("JsonValue: type names and accessors", "[util][json]") {
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   const JsonValue v = parse_json(
       parser,
       R"({"o":{},"a":[],"s":"x","i":-3,"u":18446744073709551615,"d":2.0,"b":true,"n":null})",
@@ -311,6 +312,15 @@ TEST_CASE("JsonValue: type names and accessors", "[util][json]") {
   CHECK(v.at("a").items().empty());
   CHECK(v.at("o").members().empty());
   CHECK(v.at("o").minified() == "{}");
+  // The exact integers: as written, no coercion.
+  CHECK(v.at("i").exact_int64() == std::optional<std::int64_t>(-3));
+  CHECK_FALSE(v.at("i").exact_uint64().has_value());
+  CHECK_FALSE(v.at("u").exact_int64().has_value());
+  CHECK(v.at("u").exact_uint64() == std::optional<std::uint64_t>(18446744073709551615u));
+  CHECK_FALSE(v.at("d").exact_int64().has_value());
+  CHECK_FALSE(v.at("d").exact_uint64().has_value());
+  CHECK_FALSE(v.at("s").exact_int64().has_value());
+  CHECK_FALSE(v.at("b").exact_uint64().has_value());
 }
 
 TEST_CASE("json_path_member quotes keys that are not identifiers", "[util][json]") {
@@ -328,7 +338,7 @@ TEST_CASE("json_path_member quotes keys that are not identifiers", "[util][json]
   CHECK(json_path_index("$[\"a b\"]", 12) == "$[\"a b\"][12]");
 
   // The quoted form reaches the error messages.
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   const JsonValue v = parse_json(parser, R"({"a-b":{"c d":"s"}})", {"k.json", 0});
   const auto members = v.at("a-b").members();
   REQUIRE(members.size() == 1);
@@ -337,7 +347,7 @@ TEST_CASE("json_path_member quotes keys that are not identifiers", "[util][json]
 }
 
 TEST_CASE("JsonValue: duplicate keys, the last one wins at the first position", "[util][json]") {
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   const JsonValue v = parse_json(parser, R"({"a":1,"b":2,"a":3,"c":4,"b":5})", {"dup", 0});
   CHECK(v.at("a").as_int() == 3);
   CHECK(v.at("b").as_int() == 5);
@@ -353,7 +363,7 @@ TEST_CASE("JsonValue: duplicate keys, the last one wins at the first position", 
 }
 
 TEST_CASE("JsonValue::as_int_lax takes pydantic's lax integer forms", "[util][json]") {
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   const JsonValue v = parse_json(
       parser,
       R"({"t":true,"f":false,"s":"8","neg":"-3","d":4.0,"i":7,"frac":"8.5","empty":"","n":null,)"
@@ -383,7 +393,7 @@ TEST_CASE("JsonValue::as_int_lax takes pydantic's lax integer forms", "[util][js
 }
 
 TEST_CASE("parse_json reads bare NaN/Infinity tokens as marked strings", "[util][json]") {
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   const JsonValue v =
       parse_json(parser,
                  R"({"a":NaN,"b":-Infinity,"c":Infinity,"d":[NaN, 1],"s":"NaN","t":"x Infinity",)"
@@ -407,7 +417,7 @@ TEST_CASE("parse_json reads bare NaN/Infinity tokens as marked strings", "[util]
 }
 
 TEST_CASE("parse_json: invalid JSON names the origin", "[util][json]") {
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   const std::string truncated = error_of([&] {
     (void)parse_json(parser, R"({"a":)", {"w.jsonl", 7});
   });
@@ -432,7 +442,7 @@ TEST_CASE("parse_json: invalid JSON names the origin", "[util][json]") {
 }
 
 TEST_CASE("parse_json: a syntax error in a whole file names its line and column", "[util][json]") {
-  simdjson::dom::parser parser;
+  fibkit::util::JsonParser parser;
   CHECK_THAT(error_of([&] {
                (void)parse_json(parser, "{\n  \"a\": 1,\n  \"b\": [1, 2,]\n}", {"d.json", 0});
              }),
@@ -480,7 +490,7 @@ TEST_CASE("random strings round-trip through JsonWriter and parse_json", "[util]
       out.key(strings[i] + "#" + std::to_string(i)).value(strings[i]);
     }
     out.end_object();
-    simdjson::dom::parser parser;
+    fibkit::util::JsonParser parser;
     const JsonValue parsed = parse_json(parser, out.str(), {"roundtrip", 0});
     const auto members = parsed.members();
     REQUIRE(members.size() == strings.size());

@@ -3,10 +3,10 @@
 // the check-and-build child that fills the compile cache before the workers start.
 #pragma once
 
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/dataset.hpp"
-#include "fibkit/core/trace.hpp"
-#include "fibkit/core/trace_set.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/dataset.hpp"
+#include "fibkit/core/trace/trace.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
 #include "fibkit/engine/bench.hpp"
 
 #include "fibkit/engine/isolation.hpp"

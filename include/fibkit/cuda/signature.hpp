@@ -8,7 +8,7 @@
 // (`__nv_bfloat16 const*`) is rewritten west const (`const __nv_bfloat16*`) in ParamType::text.
 #pragma once
 
-#include "fibkit/core/dtype.hpp"
+#include "fibkit/core/trace/dtype.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 
 #include <cstddef>

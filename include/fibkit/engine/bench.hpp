@@ -3,8 +3,8 @@
 // an optional baseline (or --compare's other solution) timed the same way, the cost model.
 #pragma once
 
-#include "fibkit/core/cost_model.hpp"
-#include "fibkit/core/stats.hpp"
+#include "fibkit/core/eval/cost_model.hpp"
+#include "fibkit/core/eval/stats.hpp"
 #include "fibkit/engine/timing.hpp"
 #include "fibkit/engine/verify.hpp"
 

@@ -3,9 +3,9 @@
 // and the definition before anything runs.
 #pragma once
 
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/trace.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/trace.hpp"
 #include "fibkit/cuda/resources.hpp"
 #include "fibkit/cuda/signature.hpp"
 #include "fibkit/util/disk_cache.hpp"

@@ -12,8 +12,8 @@
 //    the cubin of the device's compute capability.
 #pragma once
 
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/definition.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/definition.hpp"
 #include "fibkit/cuda/signature.hpp"
 
 #include <cstddef>

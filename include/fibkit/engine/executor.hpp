@@ -4,9 +4,9 @@
 // device facts (num_sms); every argument is packed by the kernel's real parameter type.
 #pragma once
 
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/workload.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/workload.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/build.hpp"
 

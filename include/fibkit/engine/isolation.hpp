@@ -31,7 +31,7 @@
 // - The parent must not set SIGCHLD to SIG_IGN (the child could not be waited for).
 #pragma once
 
-#include "fibkit/core/trace.hpp"
+#include "fibkit/core/trace/trace.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -5,7 +5,7 @@
 // solution's content and the arch; no GPU needed. `run` in tvm_ffi.hpp calls the result.
 #pragma once
 
-#include "fibkit/core/solution.hpp"
+#include "fibkit/core/trace/solution.hpp"
 
 #include <filesystem>
 #include <string>

@@ -3,10 +3,10 @@
 // reproduces the launch plan.
 #pragma once
 
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/solution.hpp"
-#include "fibkit/core/trace.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/solution.hpp"
+#include "fibkit/core/trace/trace.hpp"
 #include "fibkit/engine/build.hpp"
 
 #include <string>

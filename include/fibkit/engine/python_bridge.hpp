@@ -14,8 +14,8 @@
 // the worker cannot see another process's launches.
 #pragma once
 
-#include "fibkit/core/definition.hpp"
-#include "fibkit/core/solution.hpp"
+#include "fibkit/core/trace/definition.hpp"
+#include "fibkit/core/trace/solution.hpp"
 #include "fibkit/engine/executor.hpp"
 #include "fibkit/engine/tvm_ffi.hpp"
 #include "fibkit/util/json_reader.hpp"
@@ -109,7 +109,7 @@ private:
   int m_from_child = -1;
   std::string m_pending; ///< bytes read past the last reply line
   std::string m_reply;   ///< the last reply line
-  simdjson::dom::parser m_parser;
+  util::JsonParser m_parser;
   PythonInfo m_info;
   bool m_ipc = true;
   std::string m_transport_note;

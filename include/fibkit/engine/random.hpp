@@ -26,7 +26,7 @@
 // Each trial draws its inputs afresh: input k of trial t uses stream input_stream_id(t, k).
 #pragma once
 
-#include "fibkit/core/dtype.hpp"
+#include "fibkit/core/trace/dtype.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 

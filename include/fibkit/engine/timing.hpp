@@ -18,7 +18,7 @@
 // All of this runs in an isolated child (CUDA and CUPTI start threads: see engine/isolation).
 #pragma once
 
-#include "fibkit/core/stats.hpp"
+#include "fibkit/core/eval/stats.hpp"
 #include "fibkit/cuda/driver.hpp"
 
 #include <cstdint>

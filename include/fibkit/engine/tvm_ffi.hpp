@@ -5,7 +5,7 @@
 // stream set to the stream of the call. libtvm_ffi and the library are loaded with dlopen.
 #pragma once
 
-#include "fibkit/core/definition.hpp"
+#include "fibkit/core/trace/definition.hpp"
 #include "fibkit/engine/executor.hpp"
 
 #include <filesystem>

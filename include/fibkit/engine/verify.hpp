@@ -5,9 +5,9 @@
 // poisoned before the call, inputs compared before and after, fresh inputs on a later trial.
 #pragma once
 
-#include "fibkit/core/compare.hpp"
-#include "fibkit/core/config.hpp"
-#include "fibkit/core/trace_set.hpp"
+#include "fibkit/core/eval/compare.hpp"
+#include "fibkit/core/project/config.hpp"
+#include "fibkit/core/trace/trace_set.hpp"
 #include "fibkit/cuda/driver.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/engine/executor.hpp"

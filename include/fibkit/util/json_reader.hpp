@@ -1,9 +1,9 @@
 // Reading JSON with simdjson (DOM) while tracking where each value came from, so that
 // every error names the file, the line (for JSONL) and the JSON path:
 //   workloads/gdn/x.jsonl:3: $.workload.axes.batch_size: expected an integer, got a string
+// simdjson stays behind this header: JsonParser holds its parser and JsonValue its element, and
+// src/util/json_dom.hpp, private to util, is the simdjson side of both.
 #pragma once
-
-#include <simdjson.h>
 
 #include <cstdint>
 #include <memory>
@@ -28,14 +28,27 @@ struct JsonOrigin {
   std::string where() const;
 };
 
-/// A read-only view of one JSON value plus its path. Views stay valid while the parser that
-/// produced them is alive and has not parsed another document.
+struct JsonDom; // src/util/json_dom.hpp
+
+/// A JSON parser (simdjson's DOM parser): it holds the document it parsed last, which the
+/// JsonValues from parse_json() view. One parser may parse many documents in turn.
+class JsonParser {
+public:
+  JsonParser();
+  ~JsonParser();
+  JsonParser(JsonParser&&) noexcept;
+  JsonParser& operator=(JsonParser&&) noexcept;
+
+private:
+  friend struct JsonDom;
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+/// A read-only view of one JSON value plus its path, made by parse_json(). Views stay valid
+/// while the parser that produced them is alive and has not parsed another document.
 class JsonValue {
 public:
-  JsonValue(simdjson::dom::element element, std::string path,
-            std::shared_ptr<const JsonOrigin> origin)
-      : m_element(element), m_path(std::move(path)), m_origin(std::move(origin)) {}
-
   /// Throws fibkit::Error("<where>: <path>: <message>").
   [[noreturn]] void fail(std::string_view message) const;
   /// "<where>: <path>" — the prefix of every error about this value.
@@ -43,16 +56,15 @@ public:
 
   const std::string& path() const { return m_path; }
   const JsonOrigin& origin() const { return *m_origin; }
-  simdjson::dom::element element() const { return m_element; }
 
-  bool is_null() const { return m_element.is_null(); }
-  bool is_object() const { return m_element.is_object(); }
-  bool is_array() const { return m_element.is_array(); }
-  bool is_string() const { return m_element.is_string(); }
-  bool is_bool() const { return m_element.is_bool(); }
+  bool is_null() const;
+  bool is_object() const;
+  bool is_array() const;
+  bool is_string() const;
+  bool is_bool() const;
   /// True for integers (signed or unsigned) as written in the text.
-  bool is_integer() const { return m_element.is_int64() || m_element.is_uint64(); }
-  bool is_number() const { return m_element.is_number(); }
+  bool is_integer() const;
+  bool is_number() const;
   /// "object", "array", "string", "integer", "number", "boolean" or "null".
   std::string_view type_name() const;
 
@@ -68,6 +80,10 @@ public:
   /// A number (integer or float).
   double as_double() const;
   bool as_bool() const;
+  /// The integer exactly as written when it fits int64 (no coercion); nullopt otherwise.
+  std::optional<std::int64_t> exact_int64() const;
+  /// The integer exactly as written when it fits uint64 (no coercion); nullopt otherwise.
+  std::optional<std::uint64_t> exact_uint64() const;
 
   /// The member `name`, or nullopt when absent. With duplicate keys the last one wins
   /// (Python's json module keeps the last).
@@ -86,9 +102,13 @@ public:
   std::string minified() const;
 
 private:
+  friend struct JsonDom;
+  JsonValue() = default;
   void expect(bool ok, std::string_view expected) const;
 
-  simdjson::dom::element m_element;
+  /// One simdjson::dom::element (a document pointer and a tape index) as bytes, so that
+  /// simdjson stays out of this header; json_dom.hpp converts and checks the size.
+  alignas(8) unsigned char m_element[16] = {};
   std::string m_path;
   std::shared_ptr<const JsonOrigin> m_origin;
 };
@@ -99,7 +119,7 @@ inline constexpr std::string_view k_bare_nonfinite_prefix = "\x01nonfinite:";
 
 /// Parses `text` with `parser`; syntax errors throw fibkit::Error naming the origin.
 /// The returned view lives as long as `parser` and until its next parse.
-JsonValue parse_json(simdjson::dom::parser& parser, std::string_view text, JsonOrigin origin);
+JsonValue parse_json(JsonParser& parser, std::string_view text, JsonOrigin origin);
 
 /// The 1-based (line, column) of the first JSON syntax error in `text` (columns count
 /// characters; bare NaN / Infinity tokens are accepted), or nullopt when there is none.
