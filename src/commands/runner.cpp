@@ -261,8 +261,9 @@ SolutionRunner::SolutionRunner(const core::TraceSet& set, const core::Definition
                                const core::SolutionConfig& solution,
                                const engine::BuildSettings& build, Options options, WorkloadFn work)
     : m_set(set), m_definition(definition), m_solution(solution), m_build(build),
-      m_options(std::move(options)), m_work(std::move(work)),
-      m_worker([this](std::uint64_t index) { return serve(index); }) {
+      m_options(std::move(options)), m_work(std::move(work)), m_worker([this](std::uint64_t index) {
+        return engine::workload_bench_to_json(serve(index)); // the worker's payload to the parent
+      }) {
   std::string pattern = (fs::temp_directory_path() / "fibkit-reference-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     throw Error(fmt::format("cannot create a scratch directory {}", pattern));
@@ -423,7 +424,7 @@ void SolutionRunner::check(std::chrono::milliseconds timeout) {
   }
 }
 
-std::string SolutionRunner::serve(std::uint64_t index) {
+engine::WorkloadBench SolutionRunner::serve(std::uint64_t index) {
   if (!m_state) {
     m_state = std::make_unique<WorkerState>();
     prepare(*m_state);
@@ -436,14 +437,14 @@ std::string SolutionRunner::serve(std::uint64_t index) {
     }
   }
   const core::Workload& w = m_set.workloads_of(m_definition.name).at(index).workload;
-  return engine::workload_bench_to_json(m_work(*m_state, w));
+  return m_work(*m_state, w);
 }
 
 engine::WorkloadBench SolutionRunner::run(std::size_t index, std::chrono::milliseconds timeout) {
   engine::WorkloadBench result;
   if (m_options.no_isolation) {
     try {
-      result = engine::workload_bench_from_json(serve(index));
+      result = serve(index); // in this process: no payload to encode
     } catch (const Error& e) {
       result.verdict.status = core::EvaluationStatus::runtime_error;
       result.verdict.log = e.what();

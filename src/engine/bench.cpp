@@ -217,7 +217,8 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
 
 std::string workload_bench_to_json(const WorkloadBench& b) {
   util::JsonWriter out;
-  out.begin_object().key("verdict").raw(verdict_to_json(b.verdict));
+  out.begin_object().key("verdict");
+  write_verdict(out, b.verdict);
   out.key("timer").value(b.timer).key("fallback").value(b.fallback);
   out.key("reference_cached").value(b.reference_cached);
   out.key("other_error").value(b.other_error);
@@ -245,7 +246,7 @@ WorkloadBench workload_bench_from_json(const std::string& json) {
   util::JsonParser parser;
   const util::JsonValue root = util::parse_json(parser, json, {"bench child", 0});
   WorkloadBench b;
-  b.verdict = verdict_from_json(root.at("verdict").minified());
+  b.verdict = read_verdict(root.at("verdict"));
   b.timer = root.at("timer").as_string();
   b.fallback = root.at("fallback").as_string();
   b.reference_cached = root.at("reference_cached").as_bool();

@@ -310,39 +310,29 @@ void write_dump(const std::filesystem::path& file, const core::Definition& def,
   util::write_safetensors(file, tensors, metadata);
 }
 
-std::string verdict_to_json(const WorkloadVerdict& v) {
-  util::JsonWriter out;
+void write_verdict(util::JsonWriter& out, const WorkloadVerdict& v) {
   out.begin_object().key("status").value(core::status_name(v.status));
   out.key("synthesized").value(v.synthesized).key("log").value(v.log);
+  out.key("correctness");
   if (v.correctness) {
-    out.key("max_relative_error").value_inf_nan_strings(v.correctness->max_relative_error);
-    out.key("max_absolute_error").value_inf_nan_strings(v.correctness->max_absolute_error);
-    out.key("extra").raw(v.correctness->extra_json.empty() ? "null" : v.correctness->extra_json);
+    core::write_correctness(out, *v.correctness);
+  } else {
+    out.null();
   }
   out.end_object();
-  return out.take();
 }
 
-WorkloadVerdict verdict_from_json(const std::string& json) {
-  util::JsonParser parser;
-  const util::JsonValue root = util::parse_json(parser, json, {"verify child", 0});
+WorkloadVerdict read_verdict(const util::JsonValue& json) {
   WorkloadVerdict v;
-  const auto status = core::parse_status(root.at("status").as_string());
+  const auto status = core::parse_status(json.at("status").as_string());
   if (!status) {
-    root.fail("bad status");
+    json.at("status").fail("not an evaluation status");
   }
   v.status = *status;
-  v.synthesized = root.at("synthesized").as_bool();
-  v.log = root.at("log").as_string();
-  if (root.find("max_relative_error")) {
-    // Reuse the trace reader for the float fields (numbers or "Infinity"/"NaN").
-    const std::string corr = fmt::format(
-        R"({{"status":"INCORRECT_NUMERICAL","environment":{{"hardware":"x"}},"timestamp":"x","correctness":{{"max_relative_error":{},"max_absolute_error":{},"extra":{}}}}})",
-        root.at("max_relative_error").minified(), root.at("max_absolute_error").minified(),
-        root.at("extra").minified());
-    util::JsonParser p2;
-    v.correctness =
-        core::parse_evaluation(util::parse_json(p2, corr, {"verify child", 0})).correctness;
+  v.synthesized = json.at("synthesized").as_bool();
+  v.log = json.at("log").as_string();
+  if (json.has_non_null("correctness")) {
+    v.correctness = core::parse_correctness(json.at("correctness"));
   }
   return v;
 }

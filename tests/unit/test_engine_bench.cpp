@@ -1,7 +1,13 @@
 // The bench worker's payload survives the trip to the parent, every field of it.
 #include "fibkit/engine/bench.hpp"
 
+#include "fibkit/core/trace/trace.hpp"
+#include "fibkit/util/json_writer.hpp"
+
 #include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
 
 using namespace fibkit;
 
@@ -48,13 +54,36 @@ TEST_CASE("bench: the verdict's errors keep their names on the wire", "[engine]"
   engine::WorkloadVerdict v;
   v.status = core::EvaluationStatus::incorrect_numerical;
   v.correctness = core::Correctness{0.5, 0.125, ""};
-  const std::string json = engine::verdict_to_json(v);
+  v.correctness->extra_json = R"({"tvd":0.25})";
+  engine::WorkloadBench b;
+  b.verdict = v;
+  const std::string json = engine::workload_bench_to_json(b);
+  // The correctness object is written as a trace writes it.
+  util::JsonWriter trace_style;
+  core::write_correctness(trace_style, *v.correctness);
+  CHECK_THAT(json, Catch::Contains("\"correctness\":" + trace_style.take()));
   CHECK_THAT(json, Catch::Contains("\"max_relative_error\":0.5"));
-  CHECK_THAT(json, Catch::Contains("\"max_absolute_error\":0.125"));
-  const engine::WorkloadVerdict back = engine::verdict_from_json(json);
+  const engine::WorkloadVerdict back = engine::workload_bench_from_json(json).verdict;
   REQUIRE(back.correctness);
   CHECK(back.correctness->max_relative_error == 0.5);
   CHECK(back.correctness->max_absolute_error == 0.125);
+  CHECK(back.correctness->extra_json == R"({"tvd":0.25})");
+}
+
+TEST_CASE("bench: non-finite errors and a missing correctness survive the wire", "[engine]") {
+  engine::WorkloadBench b;
+  b.verdict.status = core::EvaluationStatus::incorrect_numerical;
+  b.verdict.correctness =
+      core::Correctness{std::numeric_limits<double>::infinity(), std::nan(""), ""};
+  engine::WorkloadBench back = engine::workload_bench_from_json(engine::workload_bench_to_json(b));
+  REQUIRE(back.verdict.correctness);
+  CHECK(std::isinf(back.verdict.correctness->max_relative_error));
+  CHECK(std::isnan(back.verdict.correctness->max_absolute_error));
+  b.verdict.status = core::EvaluationStatus::runtime_error;
+  b.verdict.correctness.reset();
+  back = engine::workload_bench_from_json(engine::workload_bench_to_json(b));
+  CHECK(back.verdict.status == core::EvaluationStatus::runtime_error);
+  CHECK_FALSE(back.verdict.correctness);
 }
 
 TEST_CASE("bench: a baseline that could not be timed travels as other_error", "[engine]") {

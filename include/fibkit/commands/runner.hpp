@@ -170,7 +170,9 @@ private:
   void start_bridge(WorkerState& state) const;
   /// Loads the Python baseline into the started bridge.
   void load_python_other(WorkerState& state) const;
-  std::string serve(std::uint64_t index);
+  /// Workload `index` through `work` in this process (the worker child, or with no_isolation
+  /// the command's own process).
+  engine::WorkloadBench serve(std::uint64_t index);
 
   const core::TraceSet& m_set;
   const core::Definition& m_definition;

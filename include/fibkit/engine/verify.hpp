@@ -14,6 +14,8 @@
 #include "fibkit/engine/python_bridge.hpp"
 #include "fibkit/engine/random.hpp"
 #include "fibkit/engine/tvm_ffi.hpp"
+#include "fibkit/util/json_reader.hpp"
+#include "fibkit/util/json_writer.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -132,8 +134,9 @@ void write_dump(const std::filesystem::path& file, const core::Definition& defin
                 const std::vector<core::HostTensor>& solution,
                 const std::vector<core::HostTensor>& reference);
 
-/// The verdict as one compact JSON line, and back (the child-to-parent payload).
-std::string verdict_to_json(const WorkloadVerdict& verdict);
-WorkloadVerdict verdict_from_json(const std::string& json);
+/// The verdict as one JSON object, and back (part of the worker-to-parent payload; the
+/// correctness object is written and read as in a trace: core::write_correctness).
+void write_verdict(util::JsonWriter& out, const WorkloadVerdict& verdict);
+WorkloadVerdict read_verdict(const util::JsonValue& json);
 
 } // namespace fibkit::engine

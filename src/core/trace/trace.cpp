@@ -208,23 +208,7 @@ Evaluation parse_evaluation(const util::JsonValue& json) {
     e.log = log->as_string();
   }
   if (json.has_non_null("correctness")) {
-    const util::JsonValue c = json.at("correctness");
-    if (!c.is_object()) {
-      c.fail(fmt::format("expected an object, got {}", c.type_name()));
-    }
-    Correctness corr;
-    corr.max_relative_error = parse_error_measure(c, "max_relative_error");
-    corr.max_absolute_error = parse_error_measure(c, "max_absolute_error");
-    if (c.has_non_null("extra")) {
-      const util::JsonValue extra = c.at("extra");
-      if (!extra.is_object()) {
-        extra.fail(fmt::format("expected an object or null, got {}", extra.type_name()));
-      }
-      util::JsonWriter w;
-      write_json_value(w, extra);
-      corr.extra_json = w.take();
-    }
-    e.correctness = corr;
+    e.correctness = parse_correctness(json.at("correctness"));
   }
   if (json.has_non_null("performance")) {
     const util::JsonValue p = json.at("performance");
@@ -239,6 +223,38 @@ Evaluation parse_evaluation(const util::JsonValue& json) {
     json.fail(err);
   }
   return e;
+}
+
+Correctness parse_correctness(const util::JsonValue& c) {
+  if (!c.is_object()) {
+    c.fail(fmt::format("expected an object, got {}", c.type_name()));
+  }
+  Correctness corr;
+  corr.max_relative_error = parse_error_measure(c, "max_relative_error");
+  corr.max_absolute_error = parse_error_measure(c, "max_absolute_error");
+  if (c.has_non_null("extra")) {
+    const util::JsonValue extra = c.at("extra");
+    if (!extra.is_object()) {
+      extra.fail(fmt::format("expected an object or null, got {}", extra.type_name()));
+    }
+    util::JsonWriter w;
+    write_json_value(w, extra);
+    corr.extra_json = w.take();
+  }
+  return corr;
+}
+
+void write_correctness(util::JsonWriter& out, const Correctness& c) {
+  out.begin_object();
+  out.key("max_relative_error").value_inf_nan_strings(c.max_relative_error);
+  out.key("max_absolute_error").value_inf_nan_strings(c.max_absolute_error);
+  out.key("extra");
+  if (c.extra_json.empty()) {
+    out.null();
+  } else {
+    out.raw(c.extra_json);
+  }
+  out.end_object();
 }
 
 Trace parse_trace(const util::JsonValue& json) {
@@ -269,16 +285,7 @@ void write_evaluation(util::JsonWriter& out, const Evaluation& e) {
   out.key("timestamp").value(e.timestamp).key("log").value(e.log);
   out.key("correctness");
   if (e.correctness) {
-    out.begin_object();
-    out.key("max_relative_error").value_inf_nan_strings(e.correctness->max_relative_error);
-    out.key("max_absolute_error").value_inf_nan_strings(e.correctness->max_absolute_error);
-    out.key("extra");
-    if (e.correctness->extra_json.empty()) {
-      out.null();
-    } else {
-      out.raw(e.correctness->extra_json);
-    }
-    out.end_object();
+    write_correctness(out, *e.correctness);
   } else {
     out.null();
   }

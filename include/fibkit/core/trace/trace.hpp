@@ -70,6 +70,10 @@ std::string check_evaluation_presence(const Evaluation& evaluation);
 /// Parses and validates one trace object. Throws fibkit::Error with file:line and JSON path.
 Trace parse_trace(const util::JsonValue& json);
 Evaluation parse_evaluation(const util::JsonValue& json);
+/// An evaluation's correctness object, read and written as in a trace (errors as numbers or
+/// "Infinity"/"NaN", `extra` an object or null); the worker-to-parent payload uses the same.
+Correctness parse_correctness(const util::JsonValue& json);
+void write_correctness(util::JsonWriter& out, const Correctness& correctness);
 /// Writes one trace compactly, exactly like `Trace.model_dump_json()` (no newline).
 std::string trace_to_json_line(const Trace& trace);
 void write_trace(util::JsonWriter& out, const Trace& trace);
