@@ -405,9 +405,10 @@ class Bridge:
             # The first call, traced, says how much the call launches.
             activities = _count_activities(cupti, torch, call)
             if activities > _CUPTI_MAX_ACTIVITIES:
-                fallback = (f"one call launches {activities} kernels, copies and memsets: timed "
-                            f"with CUDA events (CUPTI tracing from Python slows every launch of "
-                            f"such host-bound code, docs/bench.md)")
+                fallback = (f"code that launches over {_CUPTI_MAX_ACTIVITIES} kernels, copies "
+                            f"and memsets per call ({activities} here) is timed with CUDA events: "
+                            f"CUPTI tracing from Python slows every launch of such host-bound "
+                            f"code (docs/bench.md)")
                 cupti = None
         else:
             call()
