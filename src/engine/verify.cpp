@@ -176,6 +176,9 @@ std::vector<core::HostTensor> run_solution(const Runnable& exec, const core::Def
   return host;
 }
 
+namespace {
+
+// The Runnable of `source` for the job's definition, ready to prepare.
 std::unique_ptr<Runnable> make_runnable(const VerifyJob& job, const RunnableSource& source,
                                         const cuda::Context& ctx) {
   if (source.python_id != 0) {
@@ -186,6 +189,8 @@ std::unique_ptr<Runnable> make_runnable(const VerifyJob& job, const RunnableSour
   }
   return std::make_unique<PlanExecutor>(*source.config, *job.definition, *source.build, ctx);
 }
+
+} // namespace
 
 RunnableSource solution_source(const VerifyJob& job) {
   return {job.solution, job.solution_build, job.solution_library, job.python_solution};
@@ -199,12 +204,8 @@ RunnableSource reference_source(const VerifyJob& job, bool for_timing) {
 Runnable& runnable(VerifyRuntime& runtime, const VerifyJob& job, const RunnableSource& source) {
   // What the source points at identifies it: one job's builds, library and bridge ids do not
   // change while the runtime lives.
-  const std::string key = source.python_id != 0
-                              ? fmt::format("python:{}", source.python_id)
-                              : fmt::format("{}:{}:{}", static_cast<const void*>(source.config),
-                                            static_cast<const void*>(source.build),
-                                            static_cast<const void*>(source.library));
-  std::unique_ptr<Runnable>& slot = runtime.runnables[key];
+  std::unique_ptr<Runnable>& slot =
+      runtime.runnables[{source.config, source.build, source.library, source.python_id}];
   if (!slot) {
     slot = make_runnable(job, source, runtime.context);
   }

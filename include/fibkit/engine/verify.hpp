@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace fibkit::engine {
@@ -70,7 +71,10 @@ struct VerifyRuntime {
   explicit VerifyRuntime(const std::string& arch) : random(context, arch) {}
   cuda::Context context;
   RandomGenerator random;
-  std::map<std::string, std::unique_ptr<Runnable>> runnables; ///< see runnable()
+  /// By where they come from (a RunnableSource's fields): see runnable().
+  std::map<std::tuple<const core::SolutionConfig*, const SolutionBuild*, const TvmFfiLibrary*, int>,
+           std::unique_ptr<Runnable>>
+      runnables;
 };
 
 /// One trial's inputs on the device (and on the host where needed), as make_inputs draws them.
@@ -90,10 +94,6 @@ struct RunnableSource {
   const TvmFfiLibrary* library = nullptr;
   int python_id = 0;
 };
-
-/// The Runnable of `source` for the job's definition, ready to prepare.
-std::unique_ptr<Runnable> make_runnable(const VerifyJob& job, const RunnableSource& source,
-                                        const cuda::Context& ctx);
 
 /// The runtime's Runnable of `source`, made on first use and kept for the next workloads (the
 /// runtime serves one job, so a source is the same code every time); not yet prepared.
