@@ -1,6 +1,14 @@
-// gdn_prefill_qk4_v8_d128_k_last: Gated DeltaNet prefill in the chunked (WY / UT-transform) form
-// on tensor cores. Two kernels: a fully parallel one that prepares every 64-token chunk of every
-// sequence, and a sequential scan over the chunks that carries the state.
+// gdn_prefill_qk4_v8_d128_k_last: Gated DeltaNet prefill, two paths picked per workload by the
+// launch plan (config.toml) from the total token count T:
+//  - T >= 60, the chunked (WY / UT-transform) form on tensor cores, two launches: a fully
+//    parallel kernel that prepares every 64-token chunk of every sequence
+//    (gdn_chunk_prepare_kernel), then a sequential scan over the chunks that carries the state
+//    (gdn_chunk_scan_kernel);
+//  - T < 60, the direct recurrent path, one launch: the recurrence token by token with the state
+//    in registers (gdn_recurrent_kernel, the last section), faster where the chunked form's
+//    fixed cost (~19 us) exceeds the whole recurrence.
+// Each launch's `when` in the plan turns the other path's launches off. Both paths implement
+// the same semantics (the end of this comment).
 //
 // ---- Math (checked against the token recurrence in float64 before it was written) ----------
 // Per sequence, value head h (q/k head h / 2) and token t, with g_t = exp(-exp(A_log) *
@@ -61,11 +69,11 @@
 // chunk per SM with the 71 KB of cp.async writes. Blocks: 1 per SM (151 KB of shared memory,
 // 239 registers). Kernel 1: ~160 mma per warp, 94 KB of shared memory (2 blocks per SM).
 // Workspace: 56 KB per (chunk, value head), written once, read twice (two row tiles).
-// Measured: mean 64.7 us over the 100 workloads (the recurrent starter: 270 us), 160-243 us at
-// T = 8192 (730-1367 us), ~20 us for the shortest ones (two launches and the prepare pass: the
-// recurrent kernel takes 8-12 us there, so a direct path for short sequences is the next gain).
+// Measured: mean 64.7 us over the 100 workloads (the recurrent kernel alone: 270 us), 160-243 us
+// at T = 8192 (730-1367 us), 19-22 us for the shortest ones (two launches and the prepare pass:
+// the recurrent kernel takes 6-19 us there, hence the direct path below 60 tokens).
 //
-// ---- Semantics kept from the recurrent kernel ------------------------------------------------
+// ---- Semantics (both paths) -------------------------------------------------------------------
 // cu_seqlens (int64) is clamped to [0, T] and each end to >= its start; an empty sequence leaves
 // new_state 0 and reads no state; state == nullptr means zeros; scale == 0 means 1 / sqrt(128);
 // tokens outside every sequence get output 0. (A cu_seqlens that decreases gives unspecified
@@ -81,7 +89,7 @@ constexpr int kHeadSize = 128;       // head_size (K = V)
 constexpr int kChunk = 64;           // tokens per chunk
 constexpr int kSub = 16;             // diagonal block of T; mma tile height
 constexpr int kSubs = kChunk / kSub; // 4
-constexpr int kThreads = 128;        // both kernels: 4 warps
+constexpr int kThreads = 128;        // every kernel: 4 warps
 constexpr int kWarps = kThreads / kWarpSize;
 constexpr int kTileRows = 64;        // value rows per scan block
 constexpr int kRowD = kHeadSize + 8; // fp16 rows padded by 16 B, so that the
@@ -175,6 +183,42 @@ __device__ __forceinline__ void sequence_bounds(const long long* cu_seqlens, int
 // The workspace slot of a sequence's first chunk (see the header).
 __device__ __forceinline__ long long first_slot(int seq, long long start) {
   return seq + start / kChunk;
+}
+
+// The sequence of this block: ranked by length, longest first (ties by index), so the blocks
+// of the longest sequences are dispatched first. Returns (sequence, head, row block).
+__device__ __forceinline__ void pick_work(const long long* cu_seqlens, int num_seqs,
+                                          long long total, int& seq, int& h, int& row_block) {
+  __shared__ int lengths[kMaxRankedSeqs];
+  __shared__ int picked;
+  const int per_seq = kNumVHeads * gridDim.z;
+  const int linear = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+  const int rank = linear / per_seq;
+  h = linear % per_seq % kNumVHeads;
+  row_block = linear % per_seq / kNumVHeads;
+  if (num_seqs <= 1 || num_seqs > kMaxRankedSeqs || gridDim.x != num_seqs ||
+      gridDim.y != kNumVHeads) {
+    seq = blockIdx.x, h = blockIdx.y, row_block = blockIdx.z; // plain order
+    return;
+  }
+  for (int i = threadIdx.x; i < num_seqs; i += kThreads) {
+    long long start, end;
+    sequence_bounds(cu_seqlens, i, total, start, end);
+    lengths[i] = static_cast<int>(end - start);
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < num_seqs; i += kThreads) {
+    int r = 0;
+    const int len = lengths[i];
+    for (int j = 0; j < num_seqs; ++j) {
+      r += lengths[j] > len || (lengths[j] == len && j < i);
+    }
+    if (r == rank) {
+      picked = i;
+    }
+  }
+  __syncthreads();
+  seq = picked;
 }
 
 // =============================================================================================
@@ -574,42 +618,6 @@ __device__ __forceinline__ void load_stage(ScanStage& st, long long slot, int h,
   cp_async_commit();
 }
 
-// The sequence of this block: ranked by length, longest first (ties by index), so the blocks
-// of the longest sequences are dispatched first. Returns (sequence, head, row block).
-__device__ __forceinline__ void pick_work(const long long* cu_seqlens, int num_seqs,
-                                          long long total, int& seq, int& h, int& row_block) {
-  __shared__ int lengths[kMaxRankedSeqs];
-  __shared__ int picked;
-  const int per_seq = kNumVHeads * gridDim.z;
-  const int linear = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
-  const int rank = linear / per_seq;
-  h = linear % per_seq % kNumVHeads;
-  row_block = linear % per_seq / kNumVHeads;
-  if (num_seqs <= 1 || num_seqs > kMaxRankedSeqs || gridDim.x != num_seqs ||
-      gridDim.y != kNumVHeads) {
-    seq = blockIdx.x, h = blockIdx.y, row_block = blockIdx.z; // plain order
-    return;
-  }
-  for (int i = threadIdx.x; i < num_seqs; i += kThreads) {
-    long long start, end;
-    sequence_bounds(cu_seqlens, i, total, start, end);
-    lengths[i] = static_cast<int>(end - start);
-  }
-  __syncthreads();
-  for (int i = threadIdx.x; i < num_seqs; i += kThreads) {
-    int r = 0;
-    const int len = lengths[i];
-    for (int j = 0; j < num_seqs; ++j) {
-      r += lengths[j] > len || (lengths[j] == len && j < i);
-    }
-    if (r == rank) {
-      picked = i;
-    }
-  }
-  __syncthreads();
-  seq = picked;
-}
-
 extern "C" __global__ void __launch_bounds__(kThreads)
     gdn_chunk_scan_kernel(const float* state,          // [N, 8, 128, 128] or null
                           const long long* cu_seqlens, // [N + 1]
@@ -822,5 +830,354 @@ extern "C" __global__ void __launch_bounds__(kThreads)
   for (long long i = tid; seq == num_seqs - 1 && i < (total - last) * kPieces; i += kThreads) {
     *reinterpret_cast<uint4*>(output + ((last + i / kPieces) * kNumVHeads + h) * kHeadSize + row0 +
                               i % kPieces * 8) = make_uint4(0, 0, 0, 0);
+  }
+}
+
+// =============================================================================================
+// The direct path, gdn_recurrent_kernel: the recurrence token by token, for short workloads.
+// =============================================================================================
+// Below ~60 tokens the two chunked launches cost more than the tokens themselves (their floor
+// is ~19 us on an H200: two launches, the prepare pass and one 64-token chunk step), so the
+// launch plan runs this kernel alone instead (config.toml says when).
+//
+// Math: the recurrence of the header, rearranged so that a token needs dot products with the
+// OLD state row only. Per token t, every row v of S does
+//   old_v = g_t (k_t . S[v]),   delta = beta_t (v_t[v] - old_v)      (= new_v - old_v)
+//   S'[v] = g_t S[v] + delta k_t
+//   o_t[v] = scale (q_t . S'[v]) = scale (g_t (q_t . S[v]) + (q_t . k_t) delta)
+// so one combined reduction per token, and q_t . k_t is per token and head, not per row. One
+// token further back, k_t . S_{t-1} = g_{t-1} (k_t . S_{t-2}) + delta_{t-1} (k_t . k_{t-1}) (and
+// likewise for q_t): the reduction for token t+1 runs on S_{t-1}, beside token t's scalar chain,
+// while token t's own update is still pending. k_t . k_{t-1} and q_t . k_{t-1} are per token and
+// head too. (This kernel passed all 100 contest workloads as the starter before the chunked
+// form, commit bf7dbd3; its arithmetic is unchanged.)
+//
+// Layout: a block of 128 threads owns kRowsPerBlock = 16 rows of one (sequence, value head) for
+// the whole sequence. kLanesPerRow = 8 consecutive lanes share a row; lane j of the 8 keeps the
+// float4 groups at columns 4j + 32m (m = 0..3) in registers, so a dot product is 16 FMAs and a
+// 3-step shuffle sum. Tokens go in stages of kStageTokens = 32: the block converts q, k (and the
+// k of the token before the stage) to fp32 in shared memory, with its 16 rows of v, the gates
+// and the three per-token dot products, using 16-byte coalesced loads; the next stage's global
+// loads are issued before the current stage's recurrence runs. Outputs are gathered in shared
+// memory and stored once per stage.
+//
+// Decomposition: grid [num_seqs, num_v_heads, head_size / 16] = 64 blocks per sequence, handed
+// out longest sequence first (pick_work). The longest sequence sets the time: on an H200
+// (contest timing), one sequence of 6 / 16 / 31 / 49 / 61 tokens took 6.0 / 8.6 / 12.6 / 19.4 /
+// 22.4 us (~0.26 us per token, ~2.3 us more per 32-token stage); the chunked path took 19-22 us.
+namespace recurrent {
+
+constexpr int kLanesPerRow = 8;                                   // lanes sharing one state row
+constexpr int kGroupsPerLane = kHeadSize / kLanesPerRow / 4;      // float4 groups per lane: 4
+constexpr int kRowsPerBlock = kThreads / kLanesPerRow;            // 16
+constexpr int kStageTokens = 32;                                  // tokens staged at a time
+constexpr int kQKItems = kStageTokens * kHeadSize / 8 / kThreads; // 8-column q/k pieces: 4
+constexpr int kVItems = kStageTokens * kRowsPerBlock / kThreads;  // v values per thread: 4
+static_assert(kGroupsPerLane * 4 * kLanesPerRow == kHeadSize, "lanes tile a row");
+static_assert(kQKItems * kThreads * 8 == kStageTokens * kHeadSize, "q/k staging tiles a stage");
+static_assert(kVItems * kThreads == kStageTokens * kRowsPerBlock, "v staging tiles a stage");
+static_assert(kStageTokens <= kThreads, "one thread per token computes the gates");
+
+// Per token t of a stage: its gates and the state-independent dot products.
+struct TokenGates {
+  float g;    // decay
+  float beta; // update gate
+  float qk;   // q_t . k_t
+  float kk;   // k_t . k_{t-1}  (0 for the first token of a sequence)
+  float qkp;  // q_t . k_{t-1}  (likewise)
+  float pad[3];
+};
+
+struct Staging {
+  float q[kStageTokens][kHeadSize];
+  float k[kStageTokens + 1][kHeadSize]; // k[0] is the token before the stage (zeros at the start)
+  float v[kStageTokens][kRowsPerBlock];
+  TokenGates gates[kStageTokens];
+  bf16 out[kStageTokens][kRowsPerBlock];
+};
+
+// What one thread loads from global memory for one stage, before it goes to shared memory.
+struct StageLoads {
+  uint4 q[kQKItems]; // 8 bf16 of q at (token, column piece) item
+  uint4 k[kQKItems];
+  uint4 k_before; // 8 bf16 of k[c0 - 1] (threads < 16)
+  bf16 v[kVItems];
+  bf16 a; // gate inputs of token threadIdx.x (threads < kStageTokens)
+  bf16 b;
+};
+
+__device__ __forceinline__ float4 bf16x4_to_float4(unsigned lo, unsigned hi) {
+  const float2 x = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&lo));
+  const float2 y = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&hi));
+  return make_float4(x.x, x.y, y.x, y.y);
+}
+
+__device__ __forceinline__ float dot4(float4 a, float4 b) {
+  return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+}
+
+// Issues the loads of tokens [c0, min(c0 + kStageTokens, end)); tokens past end read as zero.
+__device__ __forceinline__ StageLoads load_tokens(const bf16* q, const bf16* k, const bf16* v,
+                                                  const bf16* a, const bf16* b, long long start,
+                                                  long long c0, long long end, int h, int row0) {
+  StageLoads l;
+  const int tid = threadIdx.x;
+#pragma unroll
+  for (int i = 0; i < kQKItems; ++i) {
+    const int item = tid + i * kThreads;
+    const long long t = c0 + item / (kHeadSize / 8);
+    const long long offset =
+        (t * kNumQKHeads + h / kVHeadsPerQKHead) * kHeadSize + (item % (kHeadSize / 8)) * 8;
+    l.q[i] = t < end ? *reinterpret_cast<const uint4*>(q + offset) : make_uint4(0, 0, 0, 0);
+    l.k[i] = t < end ? *reinterpret_cast<const uint4*>(k + offset) : make_uint4(0, 0, 0, 0);
+  }
+  const long long before = (c0 - 1) * kNumQKHeads + h / kVHeadsPerQKHead;
+  l.k_before = tid < kHeadSize / 8 && c0 > start
+                   ? *reinterpret_cast<const uint4*>(k + before * kHeadSize + tid * 8)
+                   : make_uint4(0, 0, 0, 0);
+#pragma unroll
+  for (int i = 0; i < kVItems; ++i) {
+    const int item = tid + i * kThreads;
+    const long long t = c0 + item / kRowsPerBlock;
+    l.v[i] = t < end ? v[(t * kNumVHeads + h) * kHeadSize + row0 + item % kRowsPerBlock]
+                     : from_float<bf16>(0.0f);
+  }
+  const long long t = c0 + tid;
+  l.a = tid < kStageTokens && t < end ? a[t * kNumVHeads + h] : from_float<bf16>(0.0f);
+  l.b = tid < kStageTokens && t < end ? b[t * kNumVHeads + h] : from_float<bf16>(0.0f);
+  return l;
+}
+
+// Writes a stage's loads to shared memory as fp32, with the gates of every token.
+__device__ __forceinline__ void stage_tokens(Staging& st, const StageLoads& l, float neg_exp_a_log,
+                                             float dt_bias_h) {
+  const int tid = threadIdx.x;
+#pragma unroll
+  for (int i = 0; i < kQKItems; ++i) {
+    const int item = tid + i * kThreads;
+    const int t = item / (kHeadSize / 8);
+    const int col = (item % (kHeadSize / 8)) * 8;
+    const float4 q0 = bf16x4_to_float4(l.q[i].x, l.q[i].y);
+    const float4 q1 = bf16x4_to_float4(l.q[i].z, l.q[i].w);
+    const float4 k0 = bf16x4_to_float4(l.k[i].x, l.k[i].y);
+    const float4 k1 = bf16x4_to_float4(l.k[i].z, l.k[i].w);
+    *reinterpret_cast<float4*>(&st.q[t][col]) = q0;
+    *reinterpret_cast<float4*>(&st.q[t][col + 4]) = q1;
+    *reinterpret_cast<float4*>(&st.k[t + 1][col]) = k0;
+    *reinterpret_cast<float4*>(&st.k[t + 1][col + 4]) = k1;
+  }
+  if (tid < kHeadSize / 8) {
+    *reinterpret_cast<float4*>(&st.k[0][tid * 8]) = bf16x4_to_float4(l.k_before.x, l.k_before.y);
+    *reinterpret_cast<float4*>(&st.k[0][tid * 8 + 4]) =
+        bf16x4_to_float4(l.k_before.z, l.k_before.w);
+  }
+#pragma unroll
+  for (int i = 0; i < kVItems; ++i) {
+    const int item = tid + i * kThreads;
+    st.v[item / kRowsPerBlock][item % kRowsPerBlock] = to_float(l.v[i]);
+  }
+  if (tid < kStageTokens) {
+    st.gates[tid].g = expf(neg_exp_a_log * softplus(to_float(l.a) + dt_bias_h));
+    st.gates[tid].beta = sigmoid(to_float(l.b));
+  }
+}
+
+// q_t . k_t, k_t . k_{t-1} and q_t . k_{t-1} of every token of the stage (a warp per token,
+// 4 columns per lane).
+__device__ __forceinline__ void token_dots(Staging& st) {
+  const int lane = threadIdx.x % kWarpSize;
+#pragma unroll 2
+  for (int t = threadIdx.x / kWarpSize; t < kStageTokens; t += kThreads / kWarpSize) {
+    const float4 qv = *reinterpret_cast<const float4*>(&st.q[t][4 * lane]);
+    const float4 kv = *reinterpret_cast<const float4*>(&st.k[t + 1][4 * lane]);
+    const float4 kb = *reinterpret_cast<const float4*>(&st.k[t][4 * lane]);
+    const float qk = warp_sum(dot4(qv, kv));
+    const float kk = warp_sum(dot4(kv, kb));
+    const float qkp = warp_sum(dot4(qv, kb));
+    if (lane == 0) {
+      st.gates[t].qk = qk, st.gates[t].kk = kk, st.gates[t].qkp = qkp;
+    }
+  }
+}
+
+// Stores the outputs of tokens [c0, min(c0 + kStageTokens, end)) of the block's rows.
+__device__ __forceinline__ void store_outputs(const Staging& st, bf16* output, long long c0,
+                                              long long end, int h, int row0) {
+  for (int item = threadIdx.x; item < kStageTokens * kRowsPerBlock; item += kThreads) {
+    const long long t = c0 + item / kRowsPerBlock;
+    if (t < end) {
+      output[(t * kNumVHeads + h) * kHeadSize + row0 + item % kRowsPerBlock] =
+          st.out[item / kRowsPerBlock][item % kRowsPerBlock];
+    }
+  }
+}
+
+// (k . s, q . s) over one state row: this lane's 16 columns in independent partial sums, then
+// a sum over the row's kLanesPerRow lanes (every lane gets both).
+__device__ __forceinline__ float2 row_dots(const float4 (&kv)[kGroupsPerLane],
+                                           const float4 (&qv)[kGroupsPerLane],
+                                           const float4 (&s)[kGroupsPerLane]) {
+  float kp[kGroupsPerLane], qp[kGroupsPerLane];
+#pragma unroll
+  for (int m = 0; m < kGroupsPerLane; ++m) {
+    kp[m] = dot4(kv[m], s[m]);
+    qp[m] = dot4(qv[m], s[m]);
+  }
+#pragma unroll
+  for (int width = kGroupsPerLane / 2; width > 0; width /= 2) {
+#pragma unroll
+    for (int m = 0; m < width; ++m) {
+      kp[m] += kp[m + width];
+      qp[m] += qp[m + width];
+    }
+  }
+#pragma unroll
+  for (int offset = kLanesPerRow / 2; offset > 0; offset /= 2) {
+    kp[0] += __shfl_xor_sync(kFullMask, kp[0], offset);
+    qp[0] += __shfl_xor_sync(kFullMask, qp[0], offset);
+  }
+  return make_float2(kp[0], qp[0]);
+}
+
+// g s + delta k: a token's update of 4 state values (g = 1, delta = 0 leaves them as they are).
+__device__ __forceinline__ float4 updated(float4 s, float4 k, float g, float delta) {
+  s.x = fmaf(g, s.x, k.x * delta);
+  s.y = fmaf(g, s.y, k.y * delta);
+  s.z = fmaf(g, s.z, k.z * delta);
+  s.w = fmaf(g, s.w, k.w * delta);
+  return s;
+}
+
+} // namespace recurrent
+
+extern "C" __global__ void __launch_bounds__(kThreads)
+    gdn_recurrent_kernel(const bf16* q,               // [T, 4, 128]
+                         const bf16* k,               // [T, 4, 128]
+                         const bf16* v,               // [T, 8, 128]
+                         const float* state,          // [N, 8, 128, 128] or null
+                         const float* A_log,          // [8]
+                         const bf16* a,               // [T, 8]
+                         const float* dt_bias,        // [8]
+                         const bf16* b,               // [T, 8]
+                         const long long* cu_seqlens, // [N + 1]
+                         float scale,
+                         bf16* output,      // [T, 8, 128]
+                         float* new_state,  // [N, 8, 128, 128]
+                         int total_seq_len, // T
+                         int num_seqs) {    // N
+  using namespace recurrent;
+  __shared__ __align__(16) Staging st;
+  const long long total = total_seq_len;
+  int seq, h, row_block;
+  pick_work(cu_seqlens, num_seqs, total, seq, h, row_block);
+  const int row0 = row_block * kRowsPerBlock;
+  if (row0 >= kHeadSize) {
+    return; // a grid wider than the rows (whole block)
+  }
+  const int lane = threadIdx.x % kWarpSize;
+  const int j = lane % kLanesPerRow;                // position in the row's lanes
+  const int row_local = threadIdx.x / kLanesPerRow; // row within the block
+  if (scale == 0.0f) {
+    scale = rsqrtf(static_cast<float>(kHeadSize)); // the definition's default
+  }
+  const float neg_exp_a_log = -expf(A_log[h]);
+  const float dt_bias_h = dt_bias[h];
+  long long start, end;
+  sequence_bounds(cu_seqlens, seq, total, start, end);
+  const long long head = static_cast<long long>(seq) * kNumVHeads + h; // (seq, h) in [N, 8]
+  const long long row_offset = (head * kHeadSize + row0 + row_local) * kHeadSize;
+
+  // Software-pipelined over tokens: when token t is finished, the update of token t-1 is still
+  // pending (s holds S_{t-2}), so the dot products of token t+1 with S_{t-1} overlap token t's
+  // short scalar chain (see the section's comment).
+  float4 s[kGroupsPerLane];      // S_{t-2}: columns 4j + 4 * kLanesPerRow * m .. + 3
+  float4 k_prev[kGroupsPerLane]; // k_{t-1}, same columns
+  float delta_prev = 0.0f;       // delta_{t-1}; 0, 1 and zeros make the first update a no-op
+  float g_prev = 1.0f;           // g_{t-1}
+#pragma unroll
+  for (int m = 0; m < kGroupsPerLane; ++m) {
+    s[m] = make_float4(0.0f, 0.0f, 0.0f, 0.0f); // absent state or empty sequence: zeros
+    if (state != nullptr && end > start) {
+      s[m] = *reinterpret_cast<const float4*>(state + row_offset + 4 * (j + kLanesPerRow * m));
+    }
+    k_prev[m] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  }
+
+  StageLoads next{};
+  if (start < end) {
+    next = load_tokens(q, k, v, a, b, start, start, end, h, row0);
+  }
+  for (long long c0 = start; c0 < end; c0 += kStageTokens) {
+    __syncthreads(); // the previous stage's recurrence is done with the staging buffers
+    if (c0 > start) {
+      store_outputs(st, output, c0 - kStageTokens, end, h, row0);
+    }
+    stage_tokens(st, next, neg_exp_a_log, dt_bias_h);
+    __syncthreads();
+    token_dots(st);
+    if (c0 + kStageTokens < end) {
+      next = load_tokens(q, k, v, a, b, start, c0 + kStageTokens, end, h, row0); // in flight
+    }
+    __syncthreads();
+
+    // (k_t . S_{t-2}, q_t . S_{t-2}) summed over the row's lanes, for the stage's first token.
+    float4 k_cur[kGroupsPerLane], q_cur[kGroupsPerLane];
+#pragma unroll
+    for (int m = 0; m < kGroupsPerLane; ++m) {
+      k_cur[m] = *reinterpret_cast<const float4*>(&st.k[1][4 * (j + kLanesPerRow * m)]);
+      q_cur[m] = *reinterpret_cast<const float4*>(&st.q[0][4 * (j + kLanesPerRow * m)]);
+    }
+    float2 dots = row_dots(k_cur, q_cur, s);
+
+    const int n = static_cast<int>(min(static_cast<long long>(kStageTokens), end - c0));
+    for (int t = 0; t < n; ++t) {
+      const TokenGates gt = st.gates[t];
+      // k_t . S_{t-1} and q_t . S_{t-1}, then token t's update and output.
+      const float ks = fmaf(g_prev, dots.x, delta_prev * gt.kk);
+      const float qs = fmaf(g_prev, dots.y, delta_prev * gt.qkp);
+      const float delta = gt.beta * (st.v[t][row_local] - gt.g * ks);
+      if (j == 0) {
+        st.out[t][row_local] = from_float<bf16>(scale * fmaf(gt.g, qs, gt.qk * delta));
+      }
+      // Apply token t-1's update (S_{t-2} -> S_{t-1}) and start token t+1's dot products.
+#pragma unroll
+      for (int m = 0; m < kGroupsPerLane; ++m) {
+        s[m] = updated(s[m], k_prev[m], g_prev, delta_prev);
+        k_prev[m] = k_cur[m];
+      }
+      if (t + 1 < n) {
+#pragma unroll
+        for (int m = 0; m < kGroupsPerLane; ++m) {
+          k_cur[m] = *reinterpret_cast<const float4*>(&st.k[t + 2][4 * (j + kLanesPerRow * m)]);
+          q_cur[m] = *reinterpret_cast<const float4*>(&st.q[t + 1][4 * (j + kLanesPerRow * m)]);
+        }
+        dots = row_dots(k_cur, q_cur, s);
+      }
+      delta_prev = delta;
+      g_prev = gt.g;
+    }
+  }
+  if (start < end) {
+    __syncthreads();
+    store_outputs(st, output, end - 1 - (end - 1 - start) % kStageTokens, end, h, row0);
+  }
+#pragma unroll
+  for (int m = 0; m < kGroupsPerLane; ++m) { // the last token's pending update
+    s[m] = updated(s[m], k_prev[m], g_prev, delta_prev);
+    *reinterpret_cast<float4*>(new_state + row_offset + 4 * (j + kLanesPerRow * m)) = s[m];
+  }
+
+  // Tokens before the first sequence or after the last one belong to no sequence: output 0.
+  // (Never with well-formed cu_seqlens: cu_seqlens[0] == 0 and cu_seqlens[N] == T.)
+  if (j == 0) {
+    const long long first = min(max(cu_seqlens[0], 0LL), total);
+    const long long last = min(max(cu_seqlens[num_seqs], first), total);
+    const int row = row0 + row_local;
+    for (long long t = 0; seq == 0 && t < first; ++t) {
+      output[(t * kNumVHeads + h) * kHeadSize + row] = from_float<bf16>(0.0f);
+    }
+    for (long long t = last; seq == num_seqs - 1 && t < total; ++t) {
+      output[(t * kNumVHeads + h) * kHeadSize + row] = from_float<bf16>(0.0f);
+    }
   }
 }
