@@ -10,12 +10,14 @@
 #include "fibkit/core/eval/latency_cache.hpp"
 #include "fibkit/core/eval/traits.hpp"
 #include "fibkit/core/report/bench_report.hpp"
+#include "fibkit/core/report/bench_row.hpp"
 #include "fibkit/core/trace/dataset.hpp"
 #include "fibkit/cuda/nvrtc.hpp"
 #include "fibkit/engine/build.hpp"
 #include "fibkit/engine/isolation.hpp"
 #include "fibkit/util/disk_cache.hpp"
 #include "fibkit/util/file.hpp"
+#include "workload_loop.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -92,16 +94,29 @@ const core::SolutionConfig* find_solution(const core::ProjectConfig& project,
   throw UsageError(fmt::format("{} {}: no such solution in {}", flag, name, project.file.string()));
 }
 
-ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
-  if (!opt.baseline.empty() && !opt.compare.empty()) {
-    throw UsageError("--baseline and --compare are alternatives: give one");
-  }
-  const core::Dataset ds = core::load_dataset(opt.dataset);
-  const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+// What bench runs on: the dataset, the project's solutions or one official Solution JSON
+// (--solution-json), the other solution, checked before the GPU is probed, then built for it.
+struct BenchInputs {
+  explicit BenchInputs(const BenchOptions& opt);
+  BenchInputs(const BenchInputs&) = delete; // `selected` and `other` point into it
+  BenchInputs& operator=(const BenchInputs&) = delete;
+
+  const core::Dataset ds;
+  std::optional<core::ProjectConfig> project;
+  std::optional<OfficialSolution> official;
+  std::vector<const core::SolutionConfig*> selected;
+  /// --compare NAME, --baseline NAME (the project's) or --baseline FILE.json (official_baseline).
+  const core::SolutionConfig* other = nullptr;
+  std::optional<OfficialSolution> official_baseline;
+  bool flashinfer_baselines = false; ///< --baseline flashinfer
+  DeviceProbe device;
+};
+
+BenchInputs::BenchInputs(const BenchOptions& opt) : ds(core::load_dataset(opt.dataset)) {
   // The other solution: --compare NAME and --baseline NAME name one of the project's;
   // --baseline FILE.json is an official Solution, --baseline flashinfer the dataset's FlashInfer
   // baseline of each definition (run in the Python bridge where its dependencies are).
-  const bool flashinfer_baselines = opt.baseline == "flashinfer";
+  flashinfer_baselines = opt.baseline == "flashinfer";
   const bool baseline_file =
       !opt.baseline.empty() && !flashinfer_baselines &&
       (fs::path(opt.baseline).extension() == ".json" || fs::is_regular_file(opt.baseline));
@@ -110,23 +125,18 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
                                                                            : opt.baseline;
   // The project's solutions, or one official Solution JSON (--solution-json); the project is
   // then read only for a --compare / --baseline solution.
-  std::optional<core::ProjectConfig> project;
   if (opt.solution_json.empty() || !other_name.empty()) {
     project = core::load_project_config(opt.config);
   }
-  std::optional<OfficialSolution> official;
-  std::vector<const core::SolutionConfig*> selected;
   if (opt.solution_json.empty()) {
     selected = select_solutions(*project, opt.solution, opt.definition);
   } else {
     official = load_official_solution(opt.solution_json, ds, opt.workloads);
     selected.push_back(&official->config);
   }
-  const core::SolutionConfig* other =
-      other_name.empty()
-          ? nullptr
-          : find_solution(*project, other_name, opt.compare.empty() ? "--baseline" : "--compare");
-  std::optional<OfficialSolution> official_baseline;
+  other = other_name.empty() ? nullptr
+                             : find_solution(*project, other_name,
+                                             opt.compare.empty() ? "--baseline" : "--compare");
   if (baseline_file) {
     official_baseline = load_official_solution(opt.baseline, ds, opt.workloads);
     other = &official_baseline->config;
@@ -149,29 +159,27 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
     checked.erase(checked.begin()); // validated by load_official_solution
   }
   check_before_device(ds, checked, opt.workloads);
-  const DeviceProbe device = probe_device("bench");
+  device = probe_device("bench");
   if (official) {
     build_official_solution(*official, device.arch);
   }
   if (official_baseline) {
     build_official_solution(*official_baseline, device.arch);
   }
-  const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
+}
 
-  std::optional<util::DiskCache> cache = open_compile_cache();
-  engine::BuildSettings build_settings;
-  build_settings.cache = cache ? &*cache : nullptr;
-
+// The report's run header: the device and its peaks (or a note that there are none).
+core::BenchReport report_header(const BenchOptions& opt, const BenchInputs& in,
+                                const std::optional<core::DevicePeaks>& peaks) {
   core::BenchReport report;
   report.fibkit_version = FIBKIT_VERSION;
   report.timestamp = core::iso_timestamp_now();
-  report.gpu = device.name;
-  report.arch = device.arch;
+  report.gpu = in.device.name;
+  report.arch = in.device.arch;
   report.mode = opt.mode;
-  report.baseline_name = flashinfer_baselines ? std::optional<std::string>("flashinfer")
-                         : other              ? std::optional<std::string>(other->name)
-                                              : std::nullopt;
-  const std::optional<core::DevicePeaks> peaks = core::find_device_peaks(device.name);
+  report.baseline_name = in.flashinfer_baselines ? std::optional<std::string>("flashinfer")
+                         : in.other              ? std::optional<std::string>(in.other->name)
+                                                 : std::nullopt;
   if (peaks) {
     report.device_peaks =
         fmt::format("{}: HBM {:.2f} TB/s, BF16 {:.0f} TFLOP/s, FP8 {:.0f} "
@@ -179,207 +187,279 @@ ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
                     peaks->model, peaks->hbm_bytes_per_s / 1e12, peaks->bf16_dense_flops / 1e12,
                     peaks->fp8_dense_flops / 1e12, peaks->source);
   } else {
-    report.notes.push_back("no datasheet peaks known for " + device.name + ": no roofline");
+    report.notes.push_back("no datasheet peaks known for " + in.device.name + ": no roofline");
   }
-  std::map<std::string, std::vector<std::string>> traces; // file -> lines
-  std::size_t failed = 0;
-  bool warned_synth = false;
-  for (const core::SolutionConfig* s : selected) {
-    const core::Definition* def = ds.set.find_definition(s->definition);
-    if (!def) {
-      throw Error(fmt::format("{}: definition \"{}\" is not in the dataset ({})", s->where,
-                              s->definition, ds.label));
-    }
-    if (other && other->definition != def->name) {
-      throw UsageError(fmt::format("{} is for {}, {} for {}", other->name, other->definition,
-                                   s->name, def->name));
-    }
-    engine::BenchSettings settings = counts_for(opt, *def);
-    settings.gpu_name = device.name;
-    if (!opt.no_cache) {
-      settings.latency_cache_dir = core::LatencyCache::default_dir().string();
-    }
-    report.warmup = settings.warmup;
-    report.iterations = settings.iterations;
-    report.trials = settings.trials;
+  return report;
+}
 
-    SolutionRunner::Options options;
-    options.arch = device.arch;
-    options.tolerance.preset =
-        opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
-    options.seed = opt.seed;
-    options.trials = settings.trials; // correctness on as many input sets, as officially
-    // The other solution of this definition: the project's, an official file's, or the
-    // dataset's FlashInfer baseline.
-    std::optional<OfficialSolution> def_baseline;
-    const OfficialSolution* official_other = official_baseline ? &*official_baseline : nullptr;
-    if (flashinfer_baselines) {
-      if (const core::Solution* fi = flashinfer_baseline(ds, def->name)) {
-        def_baseline = official_solution(*fi, ds.label + ": " + fi->name, ds, opt.workloads);
-        build_official_solution(*def_baseline, device.arch);
-        official_other = &*def_baseline;
-      } else {
-        report.notes.push_back(
-            fmt::format("{}: the dataset has no FlashInfer baseline solution", def->name));
-      }
+// What one workload gave, as a report row takes it.
+core::WorkloadFigures figures_of(const WorkloadOutcome& o) {
+  const engine::WorkloadBench& b = o.result;
+  core::WorkloadFigures f;
+  f.solution = o.solution.name;
+  f.definition = o.definition.name;
+  f.workload_uuid = o.workload.uuid;
+  f.index = o.index;
+  f.axes = axes_text(o.workload);
+  f.status = std::string(core::status_name(b.verdict.status));
+  f.log = b.verdict.log;
+  if (b.solution) {
+    core::RowTimings t;
+    t.latency_ms = b.solution->latency_ms;
+    t.trial_ms = b.solution->trial_ms;
+    t.samples_ms = b.solution->samples_ms;
+    t.converged = b.solution->converged;
+    if (b.reference) {
+      t.reference_ms = b.reference->latency_ms;
     }
-    options.other = official_other ? &official_other->config : other;
-    if (official_other) {
-      place_official(*official_other, false, options.other_library, options.other_python);
+    if (b.other) {
+      t.baseline_ms = b.other->latency_ms;
     }
-    if (official) {
-      place_official(*official, opt.call_from == "python", options.library,
-                     options.python_solution);
-    }
-    const bool native = has_native_reference(def->name);
-    options.python_checks = opt.reference == "python" || (opt.reference == "auto" && !native);
-    // The official speedup_factor divides the Python reference's latency.
-    options.python_timed = !opt.no_reference && (opt.speedup_reference != "native" || !native);
-    const WorkloadFn work = [&](WorkerState& state, const core::Workload& w) {
-      // The other solution as the runner prepared it (none when a baseline cannot run here).
-      return engine::bench_workload(state.job, settings, state.other_solution, w, *state.runtime,
-                                    state.gpu_timer(settings.use_cupti));
-    };
-    std::optional<SolutionRunner> runner;
-    runner.emplace(ds.set, *def, *s, build_settings, options, work);
-    try {
-      runner->check(timeout);
-    } catch (const Error& e) {
-      // auto: without a working Python (no python3, no torch, no GPU in torch) the speedups are
-      // over the native reference, and the report says so.
-      const bool bridge_only_for_speedup =
-          options.python_timed && !options.python_checks && !options.python_solution;
-      if (!(bridge_only_for_speedup && opt.speedup_reference == "auto" && native)) {
-        throw;
-      }
-      spdlog::warn("speedups over fibkit's native reference: the Python bridge did not start: {}",
-                   e.what());
-      options.python_timed = false;
-      runner.emplace(ds.set, *def, *s, build_settings, options, work);
-      runner->check(timeout);
-    }
-    settings.reference_hash =
-        options.python_timed ? python_reference_hash(*def) : reference_hash(def->name);
-    report.reference_kind = options.python_timed ? "python" : "native";
-    if (!runner->other_problem().empty()) {
-      const std::string problem =
-          runner->other_problem().substr(0, runner->other_problem().find('\n'));
-      spdlog::warn("{}: the baseline {} cannot run here, timing without it: {}", def->name,
-                   options.other->name, problem);
-      report.notes.push_back(fmt::format("{}: the baseline {} cannot run here: {}", def->name,
-                                         options.other->name, problem));
-    }
-    if (!opt.no_reference) {
-      const std::string note = fmt::format(
-          "{}: speedups over {}{}", def->name,
-          options.python_timed ? "the definition's Python reference (as the official "
-                                 "speedup_factor)"
-                               : "fibkit's native fp32 reference (not the official "
-                                 "speedup_factor)",
-          runner->python_note().empty() ? "" : "; Python bridge: " + runner->python_note());
-      report.notes.push_back(note);
-      if (!opt.json && !ctx.quiet) {
-        fmt::print(stderr, "{}\n", note);
-      }
-    }
+    f.timings = t;
+  }
+  if (b.other) {
+    f.other_samples_ms = b.other->samples_ms;
+  }
+  f.other_error = b.other_error;
+  f.cost = b.cost;
+  return f;
+}
 
-    const std::vector<core::Trace>& workloads = ds.set.workloads_of(def->name);
-    const std::vector<std::size_t> chosen = select_workloads(workloads, opt.workloads);
-    for (std::size_t n = 0; n < chosen.size(); ++n) {
-      const std::size_t wi = chosen[n];
-      const core::Workload& w = workloads[wi].workload;
-      progress_line(progress, fmt::format("  {} [{}/{}] {} {}", s->name, n + 1, chosen.size(),
-                                          w.uuid.substr(0, 8), axes_text(w).substr(0, 40)));
-      const engine::WorkloadBench b = runner->run(wi, timeout);
-      progress_line(progress, "");
-      if (b.verdict.synthesized && !warned_synth) {
-        report.notes.push_back("some safetensors blobs are missing: structured stand-ins were "
+// The bench report: a row per workload (core::make_bench_row) and the run's notes; at the end
+// the table or JSON on stdout, and bench.json and report.html unless --no-report.
+class ReportSink : public WorkloadSink {
+public:
+  ReportSink(const BenchOptions& opt, const Context& ctx, const BenchInputs& in)
+      : m_opt(opt), m_ctx(ctx) {
+    m_rows.peaks = core::find_device_peaks(in.device.name);
+    if (!opt.compare.empty()) {
+      m_rows.compare_a = in.other->name;
+    }
+    m_report = report_header(opt, in, m_rows.peaks);
+  }
+
+  core::BenchReport& report() { return m_report; }
+
+  void workload(const WorkloadOutcome& o) override {
+    const engine::WorkloadBench& b = o.result;
+    if (b.verdict.synthesized && !m_warned_synth) {
+      m_report.notes.push_back("some safetensors blobs are missing: structured stand-ins were "
                                "used (`fibkit synth --dataset DIR` writes them once)");
-        warned_synth = true;
-      }
-      if (!b.timer.empty() && report.timer.empty()) {
-        report.timer = b.timer == "cupti" ? "cupti" : "cuda-events (fallback)";
-        if (!b.fallback.empty()) {
-          report.notes.push_back("CUDA events instead of CUPTI: " + b.fallback);
-          spdlog::warn("timing with CUDA events, not CUPTI: {}", b.fallback);
-        }
-      }
-      core::BenchRow row;
-      row.solution = s->name;
-      row.definition = def->name;
-      row.workload_uuid = w.uuid;
-      row.index = wi;
-      row.axes = axes_text(w);
-      row.status = std::string(core::status_name(b.verdict.status));
-      row.log = b.verdict.log;
-      if (b.solution) {
-        core::RowTimings t;
-        t.latency_ms = b.solution->latency_ms;
-        t.trial_ms = b.solution->trial_ms;
-        t.samples_ms = b.solution->samples_ms;
-        t.converged = b.solution->converged;
-        if (b.reference) {
-          t.reference_ms = b.reference->latency_ms;
-        }
-        if (b.other) {
-          t.baseline_ms = b.other->latency_ms;
-        }
-        core::set_timings(row, t);
-        if (b.other) {
-          if (!opt.compare.empty()) {
-            const core::AbVerdict ab =
-                core::compare_ab(b.other->samples_ms, b.solution->samples_ms);
-            row.ab_verdict = fmt::format("A={} B={}: {}", other->name, s->name, core::describe(ab));
-          }
-        } else if (!b.other_error.empty()) {
-          row.log += (row.log.empty() ? "" : "\n") + ("baseline not timed: " + b.other_error);
-        }
-        if (b.cost && peaks && b.solution->latency_ms > 0) {
-          const core::Roofline roof = core::roofline(*b.cost, b.solution->latency_ms / 1000.0,
-                                                     *peaks, core::uses_fp8_tensor_cores(*def));
-          row.flops = b.cost->flops;
-          row.bytes = b.cost->bytes;
-          row.achieved_tflops = roof.achieved_flops_per_s / 1e12;
-          row.achieved_gbps = roof.achieved_bytes_per_s / 1e9;
-          row.bw_fraction = roof.bw_fraction;
-          row.flop_fraction = roof.flop_fraction;
-          row.practical_bw_fraction = roof.practical_bw_fraction;
-          row.bound = roof.bound;
-          row.cost_basis = b.cost->basis;
-        }
-      }
-      if (!row.passed()) {
-        ++failed;
-      }
-      report.rows.push_back(std::move(row));
-      const core::Trace trace = make_trace(*def, w, s->name, b, device.name);
-      traces[trace_file(*s, *def)].push_back(core::trace_to_json_line(trace));
+      m_warned_synth = true;
     }
-  }
-  if (report.timer.empty()) {
-    report.timer = opt.timer == "cupti" ? "cupti" : "cuda-events";
+    if (!b.timer.empty() && m_report.timer.empty()) {
+      m_report.timer = b.timer == "cupti" ? "cupti" : "cuda-events (fallback)";
+      if (!b.fallback.empty()) {
+        m_report.notes.push_back("CUDA events instead of CUPTI: " + b.fallback);
+        spdlog::warn("timing with CUDA events, not CUPTI: {}", b.fallback);
+      }
+    }
+    m_report.rows.push_back(
+        core::make_bench_row(figures_of(o), m_rows, core::uses_fp8_tensor_cores(o.definition)));
   }
 
-  if (opt.json) {
-    fmt::print("{}\n", core::report_to_json(report));
-  } else {
-    fmt::print("{}", core::render_table(report, ctx.color_stdout));
+  void finish(const LoopTotals& /*totals*/) override {
+    if (m_report.timer.empty()) {
+      m_report.timer = m_opt.timer == "cupti" ? "cupti" : "cuda-events";
+    }
+    if (m_opt.json) {
+      fmt::print("{}\n", core::report_to_json(m_report));
+    } else {
+      fmt::print("{}", core::render_table(m_report, m_ctx.color_stdout));
+    }
+    if (!m_opt.no_report) {
+      const fs::path out = m_opt.out;
+      util::write_file_atomic(out / "bench.json", core::report_to_json(m_report));
+      util::write_file_atomic(out / "report.html", core::render_html(m_report));
+    }
   }
+
+private:
+  const BenchOptions& m_opt;
+  const Context& m_ctx;
+  core::RowSettings m_rows;
+  core::BenchReport m_report;
+  bool m_warned_synth = false;
+};
+
+// bench's set-up of one solution: its counts, the other solution, where the reference runs, the
+// runner built and checked (falling back to the native reference when the Python bridge, wanted
+// only for the speedups, does not start), and the report's notes about them.
+class BenchSetup {
+public:
+  BenchSetup(const BenchOptions& opt, const Context& ctx, const BenchInputs& in,
+             const engine::BuildSettings& build, core::BenchReport& report)
+      : m_opt(opt), m_ctx(ctx), m_in(in), m_build(build), m_report(report) {}
+
+  std::unique_ptr<SolutionRunner> operator()(const core::SolutionConfig& s,
+                                             const core::Definition& def);
+
+private:
+  std::unique_ptr<SolutionRunner> checked_runner(const core::SolutionConfig& s,
+                                                 const core::Definition& def,
+                                                 const SolutionRunner::Options& options,
+                                                 engine::BenchSettings settings);
+  void add_notes(const core::Definition& def, const SolutionRunner& runner,
+                 const SolutionRunner::Options& options);
+
+  const BenchOptions& m_opt;
+  const Context& m_ctx;
+  const BenchInputs& m_in;
+  const engine::BuildSettings& m_build;
+  core::BenchReport& m_report;
+  /// --baseline flashinfer: the current definition's, kept while its runner lives.
+  std::optional<OfficialSolution> m_def_baseline;
+};
+
+std::unique_ptr<SolutionRunner> BenchSetup::operator()(const core::SolutionConfig& s,
+                                                       const core::Definition& def) {
+  const BenchOptions& opt = m_opt;
+  const core::SolutionConfig* other = m_in.other;
+  if (other && other->definition != def.name) {
+    throw UsageError(
+        fmt::format("{} is for {}, {} for {}", other->name, other->definition, s.name, def.name));
+  }
+  engine::BenchSettings settings = counts_for(opt, def);
+  settings.gpu_name = m_in.device.name;
+  if (!opt.no_cache) {
+    settings.latency_cache_dir = core::LatencyCache::default_dir().string();
+  }
+  m_report.warmup = settings.warmup;
+  m_report.iterations = settings.iterations;
+  m_report.trials = settings.trials;
+
+  SolutionRunner::Options options;
+  options.arch = m_in.device.arch;
+  options.tolerance.preset =
+      opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
+  options.seed = opt.seed;
+  options.trials = settings.trials; // correctness on as many input sets, as officially
+  // The other solution of this definition: the project's, an official file's, or the
+  // dataset's FlashInfer baseline.
+  m_def_baseline.reset();
+  const OfficialSolution* official_other =
+      m_in.official_baseline ? &*m_in.official_baseline : nullptr;
+  if (m_in.flashinfer_baselines) {
+    if (const core::Solution* fi = flashinfer_baseline(m_in.ds, def.name)) {
+      m_def_baseline =
+          official_solution(*fi, m_in.ds.label + ": " + fi->name, m_in.ds, opt.workloads);
+      build_official_solution(*m_def_baseline, m_in.device.arch);
+      official_other = &*m_def_baseline;
+    } else {
+      m_report.notes.push_back(
+          fmt::format("{}: the dataset has no FlashInfer baseline solution", def.name));
+    }
+  }
+  options.other = official_other ? &official_other->config : other;
+  if (official_other) {
+    place_official(*official_other, false, options.other_library, options.other_python);
+  }
+  if (m_in.official) {
+    place_official(*m_in.official, opt.call_from == "python", options.library,
+                   options.python_solution);
+  }
+  const bool native = has_native_reference(def.name);
+  options.python_checks = opt.reference == "python" || (opt.reference == "auto" && !native);
+  // The official speedup_factor divides the Python reference's latency.
+  options.python_timed = !opt.no_reference && (opt.speedup_reference != "native" || !native);
+  std::unique_ptr<SolutionRunner> runner;
+  try {
+    runner = checked_runner(s, def, options, settings);
+  } catch (const Error& e) {
+    // auto: without a working Python (no python3, no torch, no GPU in torch) the speedups are
+    // over the native reference, and the report says so.
+    const bool bridge_only_for_speedup =
+        options.python_timed && !options.python_checks && !options.python_solution;
+    if (!(bridge_only_for_speedup && opt.speedup_reference == "auto" && native)) {
+      throw;
+    }
+    spdlog::warn("speedups over fibkit's native reference: the Python bridge did not start: {}",
+                 e.what());
+    options.python_timed = false;
+    runner = checked_runner(s, def, options, settings);
+  }
+  m_report.reference_kind = options.python_timed ? "python" : "native";
+  add_notes(def, *runner, options);
+  return runner;
+}
+
+// A runner with `options`, checked; its workers time with `settings`, whose latency cache is
+// keyed by the reference that is timed.
+std::unique_ptr<SolutionRunner> BenchSetup::checked_runner(const core::SolutionConfig& s,
+                                                           const core::Definition& def,
+                                                           const SolutionRunner::Options& options,
+                                                           engine::BenchSettings settings) {
+  settings.reference_hash =
+      options.python_timed ? python_reference_hash(def) : reference_hash(def.name);
+  WorkloadFn work = [settings](WorkerState& state, const core::Workload& w) {
+    // The other solution as the runner prepared it (none when a baseline cannot run here).
+    return engine::bench_workload(state.job, settings, state.other_solution, w, *state.runtime,
+                                  state.gpu_timer(settings.use_cupti));
+  };
+  auto runner =
+      std::make_unique<SolutionRunner>(m_in.ds.set, def, s, m_build, options, std::move(work));
+  runner->check(std::chrono::milliseconds(static_cast<long long>(m_opt.timeout * 1000)));
+  return runner;
+}
+
+// Why the baseline cannot run here, and what the speedups divide (also on stderr). `options`
+// are those the runner was made with (its own have no other solution when it cannot run).
+void BenchSetup::add_notes(const core::Definition& def, const SolutionRunner& runner,
+                           const SolutionRunner::Options& options) {
+  if (!runner.other_problem().empty()) {
+    const std::string problem = runner.other_problem().substr(0, runner.other_problem().find('\n'));
+    spdlog::warn("{}: the baseline {} cannot run here, timing without it: {}", def.name,
+                 options.other->name, problem);
+    m_report.notes.push_back(fmt::format("{}: the baseline {} cannot run here: {}", def.name,
+                                         options.other->name, problem));
+  }
+  if (!m_opt.no_reference) {
+    const std::string note =
+        fmt::format("{}: speedups over {}{}", def.name,
+                    options.python_timed ? "the definition's Python reference (as the official "
+                                           "speedup_factor)"
+                                         : "fibkit's native fp32 reference (not the official "
+                                           "speedup_factor)",
+                    runner.python_note().empty() ? "" : "; Python bridge: " + runner.python_note());
+    m_report.notes.push_back(note);
+    if (!m_opt.json && !m_ctx.quiet) {
+      fmt::print(stderr, "{}\n", note);
+    }
+  }
+}
+
+ExitCode run_bench(const BenchOptions& opt, const Context& ctx) {
+  if (!opt.baseline.empty() && !opt.compare.empty()) {
+    throw UsageError("--baseline and --compare are alternatives: give one");
+  }
+  const BenchInputs in(opt);
+  std::optional<util::DiskCache> cache = open_compile_cache();
+  engine::BuildSettings build;
+  build.cache = cache ? &*cache : nullptr;
+
+  ReportSink report(opt, ctx, in);
+  TraceSink traces(opt.out, in.device.name, TraceSink::When::at_finish);
+  std::vector<WorkloadSink*> sinks = {&report};
   if (!opt.no_report) {
-    const fs::path out = opt.out;
-    util::write_file_atomic(out / "bench.json", core::report_to_json(report));
-    util::write_file_atomic(out / "report.html", core::render_html(report));
-    for (const auto& [file, lines] : traces) {
-      util::append_lines(out / file, lines);
-    }
-    if (!ctx.quiet) {
-      fmt::print(stderr,
-                 "wrote {0}/bench.json, {0}/report.html and official traces under "
-                 "{0}/traces/\n",
-                 out.string());
-    }
+    sinks.push_back(&traces);
   }
-  return failed ? ExitCode::failed : ExitCode::ok;
+  BenchSetup setup(opt, ctx, in, build, report.report());
+
+  LoopSettings loop;
+  loop.workloads = opt.workloads;
+  loop.timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+  loop.progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
+  loop.progress_names_solution = true;
+  loop.setup = [&setup](const core::SolutionConfig& s, const core::Definition& def) {
+    return setup(s, def);
+  };
+  const LoopTotals totals = run_workload_loop(in.ds, in.selected, loop, sinks);
+  if (!opt.no_report && !ctx.quiet) {
+    fmt::print(stderr,
+               "wrote {0}/bench.json, {0}/report.html and official traces under {0}/traces/\n",
+               fs::path(opt.out).string());
+  }
+  return totals.failed ? ExitCode::failed : ExitCode::ok;
 }
 
 } // namespace

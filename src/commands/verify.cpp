@@ -15,6 +15,7 @@
 #include "fibkit/engine/sanitize.hpp"
 #include "fibkit/util/file.hpp"
 #include "fibkit/util/json_writer.hpp"
+#include "workload_loop.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -58,50 +59,61 @@ std::string number(double v) {
   return std::isnan(v) ? "NaN" : std::isinf(v) ? "inf" : fmt::format("{:.3g}", v);
 }
 
-ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
-  const core::Dataset ds = core::load_dataset(opt.dataset);
-  const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+// What verify runs on: the dataset, the project's solutions or one official Solution JSON
+// (--solution-json), checked before the GPU is probed, then built for it.
+struct VerifyInputs {
+  explicit VerifyInputs(const VerifyOptions& opt) : ds(core::load_dataset(opt.dataset)) {
+    if (opt.solution_json.empty()) {
+      project = core::load_project_config(opt.config);
+      selected = select_solutions(*project, opt.solution, opt.definition);
+      check_before_device(ds, selected, opt.workloads); // everything that needs no GPU first
+    } else {
+      official = load_official_solution(opt.solution_json, ds, opt.workloads);
+      selected.push_back(&official->config);
+    }
+    device = probe_device("verify");
+    if (official) {
+      build_official_solution(*official, device.arch);
+    }
+  }
+  VerifyInputs(const VerifyInputs&) = delete; // `selected` points into it
+  VerifyInputs& operator=(const VerifyInputs&) = delete;
 
-  // The project's solutions, or one official Solution JSON (--solution-json).
+  const core::Dataset ds;
   std::optional<core::ProjectConfig> project;
   std::optional<OfficialSolution> official;
   std::vector<const core::SolutionConfig*> selected;
-  if (opt.solution_json.empty()) {
-    project = core::load_project_config(opt.config);
-    selected = select_solutions(*project, opt.solution, opt.definition);
-    check_before_device(ds, selected, opt.workloads); // everything that needs no GPU first
-  } else {
-    official = load_official_solution(opt.solution_json, ds, opt.workloads);
-    selected.push_back(&official->config);
-  }
-  const DeviceProbe device = probe_device("verify");
-  const std::string arch = device.arch;
-  if (official) {
-    build_official_solution(*official, arch);
-  }
-  const bool progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
-  const std::filesystem::path sanitizer =
-      opt.sanitize.empty() ? std::filesystem::path() : engine::find_compute_sanitizer();
-  std::optional<util::DiskCache> cache = open_compile_cache();
-  engine::BuildSettings build;
-  build.cache = cache ? &*cache : nullptr;
+  DeviceProbe device;
+};
 
-  util::JsonWriter json(2);
-  if (opt.json) {
-    json.begin_object().key("schema_version").value(1).key("arch").value(arch);
-    json.key("results").begin_array();
+// One solution's runner, built and checked. With --save-traces, a PASSED workload's trace needs
+// its performance block: the solution is then timed once in contest mode (one input set,
+// official counts, no reference), as `fibkit bench --trials 1 --no-reference` would.
+std::unique_ptr<SolutionRunner> start_solution(const VerifyOptions& opt, const VerifyInputs& in,
+                                               const engine::BuildSettings& build,
+                                               const core::SolutionConfig& s,
+                                               const core::Definition& def) {
+  SolutionRunner::Options options;
+  options.arch = in.device.arch;
+  options.tolerance = opt.tolerance;
+  options.tolerance.preset =
+      opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
+  options.seed = opt.seed;
+  options.trials = opt.trials;
+  options.dump_root = opt.dump;
+  options.no_isolation = opt.no_isolation;
+  if (in.official) {
+    place_official(*in.official, opt.call_from == "python", options.library,
+                   options.python_solution);
   }
-  std::size_t passed = 0;
-  std::size_t failed = 0;
-  bool warned_synth = false;
-  // With --save-traces, a PASSED workload's trace needs its performance block: the solution
-  // is then timed once in contest mode (one input set, official counts, no reference), as
-  // `fibkit bench --trials 1 --no-reference` would.
+  options.python_checks =
+      opt.reference == "python" || (opt.reference == "auto" && !has_native_reference(def.name));
   engine::BenchSettings trace_timing;
   trace_timing.trials = 1;
   trace_timing.time_reference = false;
-  const WorkloadFn work = [&](WorkerState& state, const core::Workload& w) {
-    if (!opt.save_traces.empty()) {
+  const bool timed = !opt.save_traces.empty();
+  WorkloadFn work = [timed, trace_timing](WorkerState& state, const core::Workload& w) {
+    if (timed) {
       return engine::bench_workload(state.job, trace_timing, std::nullopt, w, *state.runtime,
                                     state.gpu_timer(trace_timing.use_cupti));
     }
@@ -109,132 +121,176 @@ ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
     b.verdict = engine::verify_workload(state.job, w, *state.runtime);
     return b;
   };
-  for (const core::SolutionConfig* s : selected) {
-    const core::Definition* def = ds.set.find_definition(s->definition);
-    if (!def) {
-      throw Error(fmt::format("{}: definition \"{}\" is not in the dataset ({})", s->where,
-                              s->definition, ds.label));
-    }
-    SolutionRunner::Options options;
-    options.arch = arch;
-    options.tolerance = opt.tolerance;
-    options.tolerance.preset =
-        opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
-    options.seed = opt.seed;
-    options.trials = opt.trials;
-    options.dump_root = opt.dump;
-    options.no_isolation = opt.no_isolation;
-    if (official) {
-      place_official(*official, opt.call_from == "python", options.library,
-                     options.python_solution);
-    }
-    options.python_checks =
-        opt.reference == "python" || (opt.reference == "auto" && !has_native_reference(def->name));
-    SolutionRunner runner(ds.set, *def, *s, build, options, work);
-    runner.check(timeout);
-    const core::Tolerance& tolerance = runner.tolerance();
+  auto runner = std::make_unique<SolutionRunner>(in.ds.set, def, s, build, std::move(options),
+                                                 std::move(work));
+  runner->check(std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000)));
+  return runner;
+}
 
-    const std::vector<core::Trace>& workloads = ds.set.workloads_of(def->name);
-    if (!opt.json) {
-      fmt::print("{}  {}  {}  atol {} rtol {} ratio {}  reference: {}\n",
-                 util::styled(s->name, util::Style::bold, ctx.color_stdout), def->name, arch,
-                 tolerance.atol, tolerance.rtol, tolerance.required_matched_ratio.value_or(1.0),
-                 options.python_checks ? "the definition's Python run" : "fibkit's native");
-      fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>7}\n", "#", "uuid", "axes",
-                 "status", "max abs", "max rel", "time");
-    }
-    const std::vector<std::size_t> chosen = select_workloads(workloads, opt.workloads);
-    for (std::size_t n = 0; n < chosen.size(); ++n) {
-      const std::size_t wi = chosen[n];
-      const core::Workload& w = workloads[wi].workload;
-      const auto start = std::chrono::steady_clock::now();
-      progress_line(progress, fmt::format("  [{}/{}] {} {}", n + 1, chosen.size(),
-                                          w.uuid.substr(0, 8), axes_text(w).substr(0, 40)));
-      engine::WorkloadBench result = runner.run(wi, timeout);
-      engine::WorkloadVerdict& verdict = result.verdict;
-      // --sanitize: the workload again, alone, under compute-sanitizer (only when it ran: a
-      // crash or a timeout needs no sanitizer to fail).
-      std::optional<engine::SanitizerResult> sanitized;
-      if (!sanitizer.empty() && (verdict.status == core::EvaluationStatus::passed ||
-                                 verdict.status == core::EvaluationStatus::incorrect_numerical)) {
-        std::vector<std::string> command = {fs::read_symlink("/proc/self/exe").string(), "-q",
-                                            "verify"};
-        if (official) {
-          command.insert(command.end(),
-                         {"--solution-json", opt.solution_json, "--call-from", opt.call_from});
-        } else {
-          command.insert(command.end(), {"-c", project->file.string(), "-s", s->name});
-        }
-        command.insert(command.end(), {"--workloads", std::to_string(wi), "--trials", "1", "--seed",
-                                       std::to_string(opt.seed), "--no-isolation", "--preset",
-                                       opt.preset, "--reference", opt.reference});
-        if (opt.dataset) {
-          command.insert(command.end(), {"--dataset", *opt.dataset});
-        }
-        sanitized = engine::run_sanitizer(sanitizer, opt.sanitize, command, timeout * 10);
-        if (!sanitized->clean) {
-          verdict.status = core::EvaluationStatus::runtime_error;
-          verdict.correctness.reset();
-          verdict.log += (verdict.log.empty() ? "" : "\n") +
-                         fmt::format("compute-sanitizer {}: {}\n{}", opt.sanitize,
-                                     sanitized->outcome, sanitized->report);
-        }
-      }
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      progress_line(progress, "");
-      if (verdict.synthesized && !warned_synth) {
-        spdlog::warn("some safetensors blobs of {} are missing: using structured stand-ins "
-                     "(`fibkit synth --dataset DIR` writes them once)",
-                     def->name);
-        warned_synth = true;
-      }
-      if (!opt.save_traces.empty()) {
-        if (verdict.status != core::EvaluationStatus::passed) {
-          result.solution.reset(); // the sanitizer may have failed it after the timing
-        }
-        util::append_lines(
-            fs::path(opt.save_traces) / trace_file(*s, *def),
-            {core::trace_to_json_line(make_trace(*def, w, s->name, result, device.name))});
-      }
-      const bool ok = verdict.status == core::EvaluationStatus::passed;
-      (ok ? passed : failed) += 1;
-      if (opt.json) {
-        json.begin_object().key("solution").value(s->name).key("definition").value(def->name);
-        json.key("workload").value(w.uuid).key("index").value(static_cast<std::uint64_t>(wi));
-        json.key("status").value(core::status_name(verdict.status));
-        json.key("max_absolute_error");
-        verdict.correctness ? json.value_inf_nan_strings(verdict.correctness->max_absolute_error)
-                            : json.null();
-        json.key("max_relative_error");
-        verdict.correctness ? json.value_inf_nan_strings(verdict.correctness->max_relative_error)
-                            : json.null();
-        json.key("seconds").value(seconds).key("synthesized_inputs").value(verdict.synthesized);
-        json.key("sanitizer");
-        sanitized ? json.value(sanitized->outcome) : json.null();
-        json.key("log").value(verdict.log).end_object();
-      } else {
-        fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>6.2f}s\n", wi,
-                   w.uuid.substr(0, 8), axes_text(w).substr(0, 28),
-                   util::styled(core::status_name(verdict.status),
-                                ok ? util::Style::green : util::Style::red, ctx.color_stdout),
-                   verdict.correctness ? number(verdict.correctness->max_absolute_error) : "-",
-                   verdict.correctness ? number(verdict.correctness->max_relative_error) : "-",
-                   seconds);
-        if (!ok && !verdict.log.empty()) {
-          fmt::print("        {}\n", verdict.log.substr(0, 2000));
-        }
-      }
-    }
+// --sanitize: the workload again, alone, under compute-sanitizer (only when it ran: a crash or a
+// timeout needs no sanitizer to fail); errors it reports fail the workload.
+std::optional<engine::SanitizerResult>
+sanitize_workload(const VerifyOptions& opt, const VerifyInputs& in, const fs::path& sanitizer,
+                  const core::SolutionConfig& s, std::size_t wi, engine::WorkloadBench& result) {
+  engine::WorkloadVerdict& verdict = result.verdict;
+  if (verdict.status != core::EvaluationStatus::passed &&
+      verdict.status != core::EvaluationStatus::incorrect_numerical) {
+    return std::nullopt;
   }
-  if (opt.json) {
-    json.end_array().key("passed").value(static_cast<std::uint64_t>(passed));
-    json.key("failed").value(static_cast<std::uint64_t>(failed)).end_object();
-    fmt::print("{}\n", json.str());
+  std::vector<std::string> command = {fs::read_symlink("/proc/self/exe").string(), "-q", "verify"};
+  if (in.official) {
+    command.insert(command.end(),
+                   {"--solution-json", opt.solution_json, "--call-from", opt.call_from});
   } else {
-    fmt::print("\n{} passed, {} failed\n", passed, failed);
+    command.insert(command.end(), {"-c", in.project->file.string(), "-s", s.name});
   }
-  return failed ? ExitCode::failed : ExitCode::ok;
+  command.insert(command.end(), {"--workloads", std::to_string(wi), "--trials", "1", "--seed",
+                                 std::to_string(opt.seed), "--no-isolation", "--preset", opt.preset,
+                                 "--reference", opt.reference});
+  if (opt.dataset) {
+    command.insert(command.end(), {"--dataset", *opt.dataset});
+  }
+  const auto timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+  engine::SanitizerResult sanitized =
+      engine::run_sanitizer(sanitizer, opt.sanitize, command, timeout * 10);
+  if (!sanitized.clean) {
+    verdict.status = core::EvaluationStatus::runtime_error;
+    verdict.correctness.reset();
+    verdict.log += (verdict.log.empty() ? "" : "\n") + fmt::format("compute-sanitizer {}: {}\n{}",
+                                                                   opt.sanitize, sanitized.outcome,
+                                                                   sanitized.report);
+  }
+  return sanitized;
+}
+
+// The warning, once per run, that structured stand-ins replaced missing blobs.
+class StandInWarning : public WorkloadSink {
+public:
+  void workload(const WorkloadOutcome& o) override {
+    if (o.result.verdict.synthesized && !m_warned) {
+      spdlog::warn("some safetensors blobs of {} are missing: using structured stand-ins "
+                   "(`fibkit synth --dataset DIR` writes them once)",
+                   o.definition.name);
+      m_warned = true;
+    }
+  }
+
+private:
+  bool m_warned = false;
+};
+
+// The terminal table: per solution a header line, one line per workload (a failure adds its
+// log), the totals last.
+class VerifyTable : public WorkloadSink {
+public:
+  VerifyTable(std::string arch, bool color) : m_arch(std::move(arch)), m_color(color) {}
+
+  void begin_solution(const core::SolutionConfig& s, const core::Definition& def,
+                      const SolutionRunner& runner) override {
+    const core::Tolerance& tolerance = runner.tolerance();
+    fmt::print("{}  {}  {}  atol {} rtol {} ratio {}  reference: {}\n",
+               util::styled(s.name, util::Style::bold, m_color), def.name, m_arch, tolerance.atol,
+               tolerance.rtol, tolerance.required_matched_ratio.value_or(1.0),
+               runner.options().python_checks ? "the definition's Python run" : "fibkit's native");
+    fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>7}\n", "#", "uuid", "axes",
+               "status", "max abs", "max rel", "time");
+  }
+
+  void workload(const WorkloadOutcome& o) override {
+    const engine::WorkloadVerdict& verdict = o.result.verdict;
+    const bool ok = verdict.status == core::EvaluationStatus::passed;
+    fmt::print("  {:>4}  {:<10}  {:<28}  {:<19}  {:>9}  {:>9}  {:>6.2f}s\n", o.index,
+               o.workload.uuid.substr(0, 8), axes_text(o.workload).substr(0, 28),
+               util::styled(core::status_name(verdict.status),
+                            ok ? util::Style::green : util::Style::red, m_color),
+               verdict.correctness ? number(verdict.correctness->max_absolute_error) : "-",
+               verdict.correctness ? number(verdict.correctness->max_relative_error) : "-",
+               o.seconds);
+    if (!ok && !verdict.log.empty()) {
+      fmt::print("        {}\n", verdict.log.substr(0, 2000));
+    }
+  }
+
+  void finish(const LoopTotals& totals) override {
+    fmt::print("\n{} passed, {} failed\n", totals.passed, totals.failed);
+  }
+
+private:
+  std::string m_arch;
+  bool m_color;
+};
+
+// --json: one document on stdout, one result per workload, the totals last.
+class VerifyJson : public WorkloadSink {
+public:
+  explicit VerifyJson(const std::string& arch) {
+    m_json.begin_object().key("schema_version").value(1).key("arch").value(arch);
+    m_json.key("results").begin_array();
+  }
+
+  void workload(const WorkloadOutcome& o) override {
+    const engine::WorkloadVerdict& verdict = o.result.verdict;
+    util::JsonWriter& json = m_json;
+    json.begin_object().key("solution").value(o.solution.name);
+    json.key("definition").value(o.definition.name);
+    json.key("workload")
+        .value(o.workload.uuid)
+        .key("index")
+        .value(static_cast<std::uint64_t>(o.index));
+    json.key("status").value(core::status_name(verdict.status));
+    json.key("max_absolute_error");
+    verdict.correctness ? json.value_inf_nan_strings(verdict.correctness->max_absolute_error)
+                        : json.null();
+    json.key("max_relative_error");
+    verdict.correctness ? json.value_inf_nan_strings(verdict.correctness->max_relative_error)
+                        : json.null();
+    json.key("seconds").value(o.seconds).key("synthesized_inputs").value(verdict.synthesized);
+    json.key("sanitizer");
+    o.sanitizer ? json.value(o.sanitizer->outcome) : json.null();
+    json.key("log").value(verdict.log).end_object();
+  }
+
+  void finish(const LoopTotals& totals) override {
+    m_json.end_array().key("passed").value(static_cast<std::uint64_t>(totals.passed));
+    m_json.key("failed").value(static_cast<std::uint64_t>(totals.failed)).end_object();
+    fmt::print("{}\n", m_json.str());
+  }
+
+private:
+  util::JsonWriter m_json{2};
+};
+
+ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
+  const VerifyInputs in(opt);
+  const fs::path sanitizer = opt.sanitize.empty() ? fs::path() : engine::find_compute_sanitizer();
+  std::optional<util::DiskCache> cache = open_compile_cache();
+  engine::BuildSettings build;
+  build.cache = cache ? &*cache : nullptr;
+
+  StandInWarning stand_ins;
+  TraceSink traces(opt.save_traces, in.device.name, TraceSink::When::per_workload);
+  VerifyTable table(in.device.arch, ctx.color_stdout);
+  VerifyJson json(in.device.arch);
+  std::vector<WorkloadSink*> sinks = {&stand_ins};
+  if (!opt.save_traces.empty()) {
+    sinks.push_back(&traces);
+  }
+  sinks.push_back(opt.json ? static_cast<WorkloadSink*>(&json) : &table);
+
+  LoopSettings loop;
+  loop.workloads = opt.workloads;
+  loop.timeout = std::chrono::milliseconds(static_cast<long long>(opt.timeout * 1000));
+  loop.progress = !opt.json && ::isatty(STDERR_FILENO) && !ctx.quiet;
+  loop.setup = [&](const core::SolutionConfig& s, const core::Definition& def) {
+    return start_solution(opt, in, build, s, def);
+  };
+  if (!sanitizer.empty()) {
+    loop.after = [&](const core::SolutionConfig& s, std::size_t wi, engine::WorkloadBench& r) {
+      return sanitize_workload(opt, in, sanitizer, s, wi, r);
+    };
+  }
+  const LoopTotals totals = run_workload_loop(in.ds, in.selected, loop, sinks);
+  return totals.failed ? ExitCode::failed : ExitCode::ok;
 }
 
 } // namespace

@@ -156,6 +156,8 @@ public:
   engine::WorkloadBench run(std::size_t index, std::chrono::milliseconds timeout);
 
   const core::Tolerance& tolerance() const { return m_tolerance; }
+  /// The options it runs with (after check(): without an other solution that cannot run here).
+  const Options& options() const { return m_options; }
   /// What the Python bridge reported in the check child (python, torch, transport); empty when
   /// no Python code runs.
   const std::string& python_note() const { return m_python_note; }
