@@ -482,27 +482,27 @@ struct IsolatedWorker::State {
 };
 
 IsolatedWorker::IsolatedWorker(Serve serve, std::size_t log_cap)
-    : serve_(std::move(serve)), log_cap_(log_cap), state_(std::make_unique<State>()) {}
+    : m_serve(std::move(serve)), m_log_cap(log_cap), m_state(std::make_unique<State>()) {}
 
 IsolatedWorker::~IsolatedWorker() {
   stop();
 }
 
 void IsolatedWorker::stop() {
-  if (state_->child.pid > 0) {
+  if (m_state->child.pid > 0) {
     // Closing the request socket lets the child leave its loop; the kill ends it for sure.
-    finish(state_->child, Clock::now(), false);
+    finish(m_state->child, Clock::now(), false);
   }
 }
 
 IsolatedResult IsolatedWorker::run(std::uint64_t item, std::chrono::milliseconds timeout) {
   const auto start = Clock::now();
-  Child& c = state_->child;
+  Child& c = m_state->child;
   if (c.pid <= 0) {
     c = spawn([this](int log_w, int payload_w,
-                     int request_r) { worker_main(serve_, log_w, payload_w, request_r); },
-              true, log_cap_);
-    ++starts_;
+                     int request_r) { worker_main(m_serve, log_w, payload_w, request_r); },
+              true, m_log_cap);
+    ++m_starts;
   }
   c.log.data.clear();
   c.log.overflow = false;

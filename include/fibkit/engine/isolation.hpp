@@ -104,14 +104,14 @@ public:
   /// Ends the child now (the next run() starts a fresh one).
   void stop();
   /// How many children have been started.
-  int starts() const { return starts_; }
+  int starts() const { return m_starts; }
 
 private:
   struct State;
-  Serve serve_;
-  std::size_t log_cap_;
-  std::unique_ptr<State> state_;
-  int starts_ = 0;
+  Serve m_serve;
+  std::size_t m_log_cap;
+  std::unique_ptr<State> m_state;
+  int m_starts = 0;
 };
 
 /// "SIGSEGV", "SIGABRT", ...; "signal 42" for one without a name here.
