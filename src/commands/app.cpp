@@ -1,4 +1,5 @@
 #include "fibkit/commands/app.hpp"
+#include "fibkit_commit.h" // generated at build time: FIBKIT_COMMIT
 
 #include "command_table.hpp"
 
@@ -162,9 +163,6 @@ int run_app(int argc, char** argv) {
   CLI::App app{"fibkit: compile, verify, benchmark and pack GPU kernels for FlashInfer-Trace "
                "definitions (the FlashInfer-Bench kernel contest, MLSys 2026)",
                "fibkit"};
-#ifndef FIBKIT_COMMIT
-#define FIBKIT_COMMIT "unknown"
-#endif
   app.set_version_flag("--version",
                        fmt::format("fibkit {} (commit {})", FIBKIT_VERSION, FIBKIT_COMMIT));
   app.require_subcommand(1);
