@@ -3,11 +3,16 @@
 # machines): installs the official flashinfer-bench and what it needs from carried wheels
 # (.whl/, see docs/pack.md), then runs tools/official_check.py with the carried bundle
 # (dist/fibkit, tools/bundle.sh) on the contest dataset (DATASET, default examples/).
-# Output under $OUT (default /tmp/official-check).
+# Output under $OUT (default /tmp/official-check). CONTEST_TIMING_UTILS: see below.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
   --target /tmp/site .whl/*.whl || exit 1
+# CONTEST_TIMING_UTILS=FILE (flashinfer-python's flashinfer/testing/utils.py): time as the
+# contest-era evaluator (tools/contest_timing_patch.py) instead of 0.1.2's events.
+if [ -n "${CONTEST_TIMING_UTILS:-}" ]; then
+  python3 tools/contest_timing_patch.py /tmp/site "$CONTEST_TIMING_UTILS" || exit 1
+fi
 export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 bin=$PWD/dist/fibkit/bin
 # NVRTC from the machine's CUDA 13 toolkit, wherever it lives (as in tools/gpu_check.sh).
