@@ -5,11 +5,12 @@
 # launch key `when`). About 4-5 minutes:
 #   (a) verify --preset contest, all 100 prefill workloads (the root config's solution);
 #   (b) bench --preset contest --no-reference: the two-path solution --compare the chunked-only
-#       one (HEAD's launch plan) on all 100, JSON to $OUT/bench-prefill.json, a per-workload table;
+#       one (the launch plan of commit b1eedf2, before the direct path) on the 27 workloads below
+#       60 tokens and 3 longer ones, JSON to $OUT/bench-prefill.json, a per-workload table;
 #   (c) verify --sanitize memcheck on two short workloads (24: T = 40 in 2 sequences; 25: T = 49
 #       in one, two 32-token stages).
 # The chunked-only solution runs the chunked kernels of the same gdn_prefill.cu: their SASS is
-# identical to HEAD's chunked-only file (nvdisasm, sm_90a and sm_100a), so no git is needed here.
+# identical to b1eedf2's chunked-only file (nvdisasm, sm_90a and sm_100a), so no git is needed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export OUT=${OUT:-/tmp/out}
@@ -22,7 +23,7 @@ SOL=fibkit-simple-gdn-prefill
 stamp() { echo "[t=${SECONDS}s] $*"; }
 
 # ---- the scratch project: the two-path plan (copied from kernels/gated_delta_net/config.toml)
-#      and the chunked-only plan of HEAD, both reading kernels/gated_delta_net/gdn_prefill.cu.
+#      and the chunked-only plan of b1eedf2, both reading kernels/gated_delta_net/gdn_prefill.cu.
 SCRATCH=/tmp/prefill-short
 rm -rf "$SCRATCH" && mkdir -p "$SCRATCH"
 python3 - "$PWD/kernels/gated_delta_net" "$SCRATCH/config.toml" <<'PY'

@@ -315,13 +315,13 @@ def main():
 
     counts = {"warmup_runs": args.warmup, "iterations": args.iterations,
               "num_trials": args.trials}
-    runs = []
+    runs = []  # (rows, seconds) per official run; the first one is the table's
     for k in range(max(1, args.repeat)):
-        rows_k, seconds_k = official_run(ts, counts)
+        runs.append(official_run(ts, counts))
         # The official results first, as they are, so that a slow fibkit step cannot lose them.
-        (out / f"official_rows{k or ''}.json").write_text(json.dumps(rows_k, indent=1, default=str))
-        runs.append(rows_k)
-    rows, seconds = runs[0], seconds_k
+        (out / f"official_rows{k or ''}.json").write_text(json.dumps(runs[-1][0], indent=1,
+                                                                     default=str))
+    rows, seconds = runs[0]
     for r in sorted(rows, key=lambda r: (r["definition"], str(r["axes"]), r["solution"])):
         print(f"official: {r['definition'][:40]} {json.dumps(r['axes'])[:28]} {r['solution']} "
               f"{r['status']} latency {r['latency_ms']} ms reference {r['reference_latency_ms']} ms",
@@ -355,7 +355,7 @@ def main():
     passed = sum(r["status"] == "PASSED" for r in rows)
     print(f"\n{passed} of {len(rows)} PASSED")
     if len(runs) > 1:
-        print_spread(runs, rows)
+        print_spread([r for r, _ in runs], rows)
     loops = {}
     if args.loop:
         pairs = [(n, f"{n}-{modes[0]}") for n in names]

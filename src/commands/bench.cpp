@@ -94,57 +94,45 @@ const core::SolutionConfig* find_solution(const core::ProjectConfig& project,
   throw UsageError(fmt::format("{} {}: no such solution in {}", flag, name, project.file.string()));
 }
 
-// What bench runs on: the dataset, the project's solutions or one official Solution JSON
-// (--solution-json), the other solution, checked before the GPU is probed, then built for it.
-struct BenchInputs {
-  explicit BenchInputs(const BenchOptions& opt);
-  BenchInputs(const BenchInputs&) = delete; // `selected` and `other` point into it
-  BenchInputs& operator=(const BenchInputs&) = delete;
+// The other solution: --compare NAME and --baseline NAME name one of the project's;
+// --baseline FILE.json is an official Solution, --baseline flashinfer the dataset's FlashInfer
+// baseline of each definition (run in the Python bridge where its dependencies are).
+bool baseline_is_file(const BenchOptions& opt) {
+  return !opt.baseline.empty() && opt.baseline != "flashinfer" &&
+         (fs::path(opt.baseline).extension() == ".json" || fs::is_regular_file(opt.baseline));
+}
 
-  const core::Dataset ds;
-  std::optional<core::ProjectConfig> project;
-  std::optional<OfficialSolution> official;
-  std::vector<const core::SolutionConfig*> selected;
+/// The project solution --compare or --baseline names; empty when there is none.
+std::string project_other_name(const BenchOptions& opt) {
+  if (!opt.compare.empty()) {
+    return opt.compare;
+  }
+  return baseline_is_file(opt) || opt.baseline == "flashinfer" ? std::string() : opt.baseline;
+}
+
+// What bench runs on: verify's inputs, and the other solution, checked before the GPU is probed,
+// then built for it.
+struct BenchInputs : RunInputs {
+  explicit BenchInputs(const BenchOptions& opt);
+
   /// --compare NAME, --baseline NAME (the project's) or --baseline FILE.json (official_baseline).
   const core::SolutionConfig* other = nullptr;
   std::optional<OfficialSolution> official_baseline;
   bool flashinfer_baselines = false; ///< --baseline flashinfer
-  DeviceProbe device;
 };
 
-BenchInputs::BenchInputs(const BenchOptions& opt) : ds(core::load_dataset(opt.dataset)) {
-  // The other solution: --compare NAME and --baseline NAME name one of the project's;
-  // --baseline FILE.json is an official Solution, --baseline flashinfer the dataset's FlashInfer
-  // baseline of each definition (run in the Python bridge where its dependencies are).
-  flashinfer_baselines = opt.baseline == "flashinfer";
-  const bool baseline_file =
-      !opt.baseline.empty() && !flashinfer_baselines &&
-      (fs::path(opt.baseline).extension() == ".json" || fs::is_regular_file(opt.baseline));
-  const std::string other_name = !opt.compare.empty()                      ? opt.compare
-                                 : (baseline_file || flashinfer_baselines) ? std::string()
-                                                                           : opt.baseline;
-  // The project's solutions, or one official Solution JSON (--solution-json); the project is
-  // then read only for a --compare / --baseline solution.
-  if (opt.solution_json.empty() || !other_name.empty()) {
-    project = core::load_project_config(opt.config);
-  }
-  if (opt.solution_json.empty()) {
-    selected = select_solutions(*project, opt.solution, opt.definition);
-  } else {
-    official = load_official_solution(opt.solution_json, ds, opt.workloads);
-    selected.push_back(&official->config);
-  }
+BenchInputs::BenchInputs(const BenchOptions& opt)
+    : RunInputs(selection_of(opt), !project_other_name(opt).empty()),
+      flashinfer_baselines(opt.baseline == "flashinfer") {
+  const std::string other_name = project_other_name(opt);
   other = other_name.empty() ? nullptr
                              : find_solution(*project, other_name,
                                              opt.compare.empty() ? "--baseline" : "--compare");
-  if (baseline_file) {
+  if (baseline_is_file(opt)) {
     official_baseline = load_official_solution(opt.baseline, ds, opt.workloads);
     other = &official_baseline->config;
   }
-  // Everything that needs no GPU first: a wrong argument is not "no GPU".
-  std::vector<const core::SolutionConfig*> checked = selected;
   if (other) {
-    checked.push_back(other);
     for (const core::SolutionConfig* s : selected) {
       if (other->definition != s->definition) {
         throw UsageError(fmt::format("{} is for {}, {} for {}", other->name, other->definition,
@@ -152,17 +140,11 @@ BenchInputs::BenchInputs(const BenchOptions& opt) : ds(core::load_dataset(opt.da
       }
     }
   }
-  if (official_baseline) {
-    checked.pop_back(); // validated by load_official_solution
-  }
-  if (official) {
-    checked.erase(checked.begin()); // validated by load_official_solution
-  }
-  check_before_device(ds, checked, opt.workloads);
-  device = probe_device("bench");
-  if (official) {
-    build_official_solution(*official, device.arch);
-  }
+  // A project's other solution is checked with the selected ones (an official one was checked
+  // when loaded).
+  check_and_probe(other && !official_baseline ? std::vector<const core::SolutionConfig*>{other}
+                                              : std::vector<const core::SolutionConfig*>{},
+                  "bench");
   if (official_baseline) {
     build_official_solution(*official_baseline, device.arch);
   }
@@ -314,11 +296,6 @@ private:
 std::unique_ptr<SolutionRunner> BenchSetup::operator()(const core::SolutionConfig& s,
                                                        const core::Definition& def) {
   const BenchOptions& opt = m_opt;
-  const core::SolutionConfig* other = m_in.other;
-  if (other && other->definition != def.name) {
-    throw UsageError(
-        fmt::format("{} is for {}, {} for {}", other->name, other->definition, s.name, def.name));
-  }
   engine::BenchSettings settings = counts_for(opt, def);
   settings.gpu_name = m_in.device.name;
   if (!opt.no_cache) {
@@ -328,11 +305,8 @@ std::unique_ptr<SolutionRunner> BenchSetup::operator()(const core::SolutionConfi
   m_report.iterations = settings.iterations;
   m_report.trials = settings.trials;
 
-  SolutionRunner::Options options;
-  options.arch = m_in.device.arch;
-  options.tolerance.preset =
-      opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
-  options.seed = opt.seed;
+  SolutionRunner::Options options =
+      common_runner_options(m_in, def, {}, opt.preset, opt.seed, opt.reference, opt.call_from);
   options.trials = settings.trials; // correctness on as many input sets, as officially
   // The other solution of this definition: the project's, an official file's, or the
   // dataset's FlashInfer baseline.
@@ -350,16 +324,11 @@ std::unique_ptr<SolutionRunner> BenchSetup::operator()(const core::SolutionConfi
           fmt::format("{}: the dataset has no FlashInfer baseline solution", def.name));
     }
   }
-  options.other = official_other ? &official_other->config : other;
+  options.other = official_other ? &official_other->config : m_in.other;
   if (official_other) {
     place_official(*official_other, false, options.other_library, options.other_python);
   }
-  if (m_in.official) {
-    place_official(*m_in.official, opt.call_from == "python", options.library,
-                   options.python_solution);
-  }
   const bool native = has_native_reference(def.name);
-  options.python_checks = opt.reference == "python" || (opt.reference == "auto" && !native);
   // The official speedup_factor divides the Python reference's latency.
   options.python_timed = !opt.no_reference && (opt.speedup_reference != "native" || !native);
   std::unique_ptr<SolutionRunner> runner;

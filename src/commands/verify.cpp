@@ -59,55 +59,18 @@ std::string number(double v) {
   return std::isnan(v) ? "NaN" : std::isinf(v) ? "inf" : fmt::format("{:.3g}", v);
 }
 
-// What verify runs on: the dataset, the project's solutions or one official Solution JSON
-// (--solution-json), checked before the GPU is probed, then built for it.
-struct VerifyInputs {
-  explicit VerifyInputs(const VerifyOptions& opt) : ds(core::load_dataset(opt.dataset)) {
-    if (opt.solution_json.empty()) {
-      project = core::load_project_config(opt.config);
-      selected = select_solutions(*project, opt.solution, opt.definition);
-      check_before_device(ds, selected, opt.workloads); // everything that needs no GPU first
-    } else {
-      official = load_official_solution(opt.solution_json, ds, opt.workloads);
-      selected.push_back(&official->config);
-    }
-    device = probe_device("verify");
-    if (official) {
-      build_official_solution(*official, device.arch);
-    }
-  }
-  VerifyInputs(const VerifyInputs&) = delete; // `selected` points into it
-  VerifyInputs& operator=(const VerifyInputs&) = delete;
-
-  const core::Dataset ds;
-  std::optional<core::ProjectConfig> project;
-  std::optional<OfficialSolution> official;
-  std::vector<const core::SolutionConfig*> selected;
-  DeviceProbe device;
-};
-
 // One solution's runner, built and checked. With --save-traces, a PASSED workload's trace needs
 // its performance block: the solution is then timed once in contest mode (one input set,
 // official counts, no reference), as `fibkit bench --trials 1 --no-reference` would.
-std::unique_ptr<SolutionRunner> start_solution(const VerifyOptions& opt, const VerifyInputs& in,
+std::unique_ptr<SolutionRunner> start_solution(const VerifyOptions& opt, const RunInputs& in,
                                                const engine::BuildSettings& build,
                                                const core::SolutionConfig& s,
                                                const core::Definition& def) {
-  SolutionRunner::Options options;
-  options.arch = in.device.arch;
-  options.tolerance = opt.tolerance;
-  options.tolerance.preset =
-      opt.preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
-  options.seed = opt.seed;
+  SolutionRunner::Options options = common_runner_options(in, def, opt.tolerance, opt.preset,
+                                                          opt.seed, opt.reference, opt.call_from);
   options.trials = opt.trials;
   options.dump_root = opt.dump;
   options.no_isolation = opt.no_isolation;
-  if (in.official) {
-    place_official(*in.official, opt.call_from == "python", options.library,
-                   options.python_solution);
-  }
-  options.python_checks =
-      opt.reference == "python" || (opt.reference == "auto" && !has_native_reference(def.name));
   engine::BenchSettings trace_timing;
   trace_timing.trials = 1;
   trace_timing.time_reference = false;
@@ -130,7 +93,7 @@ std::unique_ptr<SolutionRunner> start_solution(const VerifyOptions& opt, const V
 // --sanitize: the workload again, alone, under compute-sanitizer (only when it ran: a crash or a
 // timeout needs no sanitizer to fail); errors it reports fail the workload.
 std::optional<engine::SanitizerResult>
-sanitize_workload(const VerifyOptions& opt, const VerifyInputs& in, const fs::path& sanitizer,
+sanitize_workload(const VerifyOptions& opt, const RunInputs& in, const fs::path& sanitizer,
                   const core::SolutionConfig& s, std::size_t wi, engine::WorkloadBench& result) {
   engine::WorkloadVerdict& verdict = result.verdict;
   if (verdict.status != core::EvaluationStatus::passed &&
@@ -261,7 +224,8 @@ private:
 };
 
 ExitCode run_verify(const VerifyOptions& opt, const Context& ctx) {
-  const VerifyInputs in(opt);
+  RunInputs in(selection_of(opt), false);
+  in.check_and_probe({}, "verify");
   const fs::path sanitizer = opt.sanitize.empty() ? fs::path() : engine::find_compute_sanitizer();
   std::optional<util::DiskCache> cache = open_compile_cache();
   engine::BuildSettings build;

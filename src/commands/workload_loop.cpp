@@ -1,5 +1,6 @@
 #include "workload_loop.hpp"
 
+#include "fibkit/core/project/config.hpp"
 #include "fibkit/core/trace/dataset.hpp"
 #include "fibkit/util/error.hpp"
 #include "fibkit/util/file.hpp"
@@ -9,6 +10,50 @@
 #include <utility>
 
 namespace fibkit::commands {
+
+RunInputs::RunInputs(const Selection& sel, bool need_project)
+    : selection(sel), ds(core::load_dataset(sel.dataset)) {
+  if (sel.solution_json.empty() || need_project) {
+    project = core::load_project_config(sel.config);
+  }
+  if (sel.solution_json.empty()) {
+    selected = select_solutions(*project, sel.solution, sel.definition);
+  } else {
+    official = load_official_solution(sel.solution_json, ds, sel.workloads);
+    selected.push_back(&official->config);
+  }
+}
+
+void RunInputs::check_and_probe(std::vector<const core::SolutionConfig*> more,
+                                const std::string& command) {
+  if (!official) {
+    more.insert(more.begin(), selected.begin(), selected.end());
+  }
+  check_before_device(ds, more, selection.workloads);
+  device = probe_device(command);
+  if (official) {
+    build_official_solution(*official, device.arch);
+  }
+}
+
+SolutionRunner::Options common_runner_options(const RunInputs& in, const core::Definition& def,
+                                              core::ToleranceFlags tolerance,
+                                              const std::string& preset, std::uint64_t seed,
+                                              const std::string& reference,
+                                              const std::string& call_from) {
+  SolutionRunner::Options options;
+  options.arch = in.device.arch;
+  options.tolerance = tolerance;
+  options.tolerance.preset =
+      preset == "contest" ? core::TolerancePreset::contest : core::TolerancePreset::official;
+  options.seed = seed;
+  if (in.official) {
+    place_official(*in.official, call_from == "python", options.library, options.python_solution);
+  }
+  options.python_checks =
+      reference == "python" || (reference == "auto" && !has_native_reference(def.name));
+  return options;
+}
 
 LoopTotals run_workload_loop(const core::Dataset& ds,
                              const std::vector<const core::SolutionConfig*>& selected,

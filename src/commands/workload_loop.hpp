@@ -6,10 +6,13 @@
 #pragma once
 
 #include "fibkit/commands/runner.hpp"
+#include "fibkit/core/eval/compare.hpp"
+#include "fibkit/core/trace/dataset.hpp"
 #include "fibkit/engine/sanitize.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -19,6 +22,52 @@
 #include <vector>
 
 namespace fibkit::commands {
+
+/// The flags verify and bench choose their solutions and workloads with.
+struct Selection {
+  std::optional<std::string> dataset; ///< --dataset
+  std::string config;                 ///< -c
+  std::string solution;               ///< -s
+  std::string definition;             ///< --definition
+  std::string solution_json;          ///< --solution-json
+  std::string workloads;              ///< --workloads
+};
+
+/// The Selection of a command's options (they name these flags alike).
+template <typename Options> Selection selection_of(const Options& opt) {
+  return {opt.dataset, opt.config, opt.solution, opt.definition, opt.solution_json, opt.workloads};
+}
+
+/// What verify and bench run on: the dataset, and the project's solutions (-s, --definition) or
+/// one official Solution JSON (--solution-json). The project is read for its solutions, or
+/// with `need_project` for another one (bench's --compare / --baseline NAME).
+struct RunInputs {
+  RunInputs(const Selection& selection, bool need_project);
+  RunInputs(const RunInputs&) = delete; // `selected` points into it
+  RunInputs& operator=(const RunInputs&) = delete;
+
+  /// Everything that needs no GPU first (check_before_device on the project's selected
+  /// solutions and `more`; an official one was checked when loaded), then the GPU for
+  /// `command`, then the official solution built for it.
+  void check_and_probe(std::vector<const core::SolutionConfig*> more, const std::string& command);
+
+  const Selection selection;
+  const core::Dataset ds;
+  std::optional<core::ProjectConfig> project;
+  std::optional<OfficialSolution> official;
+  std::vector<const core::SolutionConfig*> selected;
+  DeviceProbe device; ///< after check_and_probe
+};
+
+/// The runner options verify and bench set alike: the device's arch, `tolerance` under the
+/// --preset, the seed, where an official --solution-json runs (--call-from), and whether the
+/// checks use the definition's Python reference (--reference python, or auto without a native
+/// one).
+SolutionRunner::Options common_runner_options(const RunInputs& in, const core::Definition& def,
+                                              core::ToleranceFlags tolerance,
+                                              const std::string& preset, std::uint64_t seed,
+                                              const std::string& reference,
+                                              const std::string& call_from);
 
 /// One workload's outcome, as the sinks see it.
 struct WorkloadOutcome {
