@@ -20,7 +20,9 @@ default counts) against `fibkit verify && fibkit bench` with Python references, 
 and then a warm cache.
 
 --repeat N runs the official evaluator N times and prints its own run-to-run spread, with where
-fibkit's reference latencies fall in it.
+fibkit's reference latencies fall in it. --score-baseline AUTHOR keeps the first run's traces
+(OUT/traces) and scores them against AUTHOR's solutions with `fibkit score` and with
+tools/official_score.py (the contest's scoring rules in plain Python), saying whether they agree.
 
 flashinfer-bench on PyPI is 0.1.2: its builder is the contest's TVM-FFI builder less the
 `-lcuda -lcublas` link flags (which the generated entry does not need), and it times with CUDA
@@ -32,6 +34,7 @@ tools/contest_timing_patch.py makes the installed copy time as the contest-era e
 usage: official_check.py --fibkit BIN --dataset CONTEST_DATASET --out DIR
                          [--workloads DEF=i,j,...]... [--iterations N] [--modes M]
                          [--extra-solution FILE]... [--python-reference] [--loop] [--repeat N]
+                         [--score-baseline AUTHOR]
 """
 import argparse
 import json
@@ -113,14 +116,14 @@ def add_extra(ts, file):
     return sol["name"], sol["definition"]
 
 
-def official_run(ts, config):
+def official_run(ts, config, dump_traces=False):
     from flashinfer_bench import Benchmark, BenchmarkConfig, TraceSet
 
     trace_set = TraceSet.from_path(str(ts))
     bench = Benchmark(trace_set, BenchmarkConfig(**config))
     print(f"official Benchmark.run_all {config} ...", flush=True)
     start = time.time()
-    result = bench.run_all(dump_traces=False)
+    result = bench.run_all(dump_traces=dump_traces)
     seconds = time.time() - start
     print(f"official Benchmark.run_all: {seconds:.1f} s", flush=True)
     bench.close()
@@ -283,6 +286,9 @@ def main():
     ap.add_argument("--loop", action="store_true")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run the official evaluator N times: its own run-to-run spread")
+    ap.add_argument("--score-baseline", metavar="AUTHOR",
+                    help="keep the first official run's traces (OUT/traces) and score them with "
+                         "`fibkit score` and tools/official_score.py against AUTHOR's solutions")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -316,8 +322,9 @@ def main():
     counts = {"warmup_runs": args.warmup, "iterations": args.iterations,
               "num_trials": args.trials}
     runs = []  # (rows, seconds) per official run; the first one is the table's
+    shutil.rmtree(ts / "traces", ignore_errors=True)
     for k in range(max(1, args.repeat)):
-        runs.append(official_run(ts, counts))
+        runs.append(official_run(ts, counts, dump_traces=bool(args.score_baseline) and k == 0))
         # The official results first, as they are, so that a slow fibkit step cannot lose them.
         (out / f"official_rows{k or ''}.json").write_text(json.dumps(runs[-1][0], indent=1,
                                                                      default=str))
@@ -356,6 +363,17 @@ def main():
     print(f"\n{passed} of {len(rows)} PASSED")
     if len(runs) > 1:
         print_spread([r for r, _ in runs], rows)
+    if args.score_baseline:
+        shutil.copytree(ts / "traces", out / "traces", dirs_exist_ok=True)
+        print(f"\nscores of the official traces against {args.score_baseline}'s solutions:")
+        res = subprocess.run([sys.executable, str(ROOT / "tools" / "official_score.py"),
+                              "--baseline-author", args.score_baseline, "--check", str(fibkit),
+                              str(ts)], capture_output=True, text=True)
+        doc = json.loads(res.stdout) if res.stdout.strip() else {}
+        for a in doc.get("definitions", []):
+            print(f"  {a['definition'][:40]:<40} {a['author']:<16} {a['solution']:<36} "
+                  f"score {a['score']:.4f} over {a['workloads']} workloads")
+        print("  " + res.stderr.strip().replace("\n", "\n  "))
     loops = {}
     if args.loop:
         pairs = [(n, f"{n}-{modes[0]}") for n in names]

@@ -88,6 +88,15 @@ TEST_CASE("score: a track score divides by the track's definition count", "[scor
   CHECK(core::track_score(in, "me", "flashinfer", {"B", "C"}) == Approx(1.0));
 }
 
+TEST_CASE("score: a track definition without a baseline solution counts 0", "[score]") {
+  // As `fibkit score --keep-authors` sees the indexer: its baseline's author is "flashinfer,
+  // deep_gemm", so "flashinfer" has no solution there; me's traces of it cannot be scored.
+  core::ScoreInput in = contest();
+  in.solutions.push_back({"me-d", "me", "D"});
+  in.traces.push_back(passed("me-d", "w9", 1.0));
+  CHECK(core::track_score(in, "me", "flashinfer", {"B", "D"}) == Approx(1.0));
+}
+
 TEST_CASE("score: the baseline must be exactly one solution of the definition", "[score]") {
   core::ScoreInput in = contest();
   in.solutions.push_back({"fi-a2", "flashinfer", "A"});

@@ -199,6 +199,14 @@ double track_score(const ScoreInput& input, const std::string& author,
   }
   double sum = 0.0;
   for (const std::string& def : track_definitions) {
+    // A definition without a baseline solution cannot be scored: it counts 0, as a missing one.
+    const bool has_baseline =
+        std::any_of(input.solutions.begin(), input.solutions.end(), [&](const ScoredSolution& s) {
+          return s.definition == def && s.author == baseline_author;
+        });
+    if (!has_baseline) {
+      continue;
+    }
     if (std::optional<SpeedupMetrics> m = author_score(input, author, baseline_author, {def})) {
       sum += m->avg_speedup;
     }

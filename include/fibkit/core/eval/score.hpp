@@ -70,7 +70,8 @@ rank_authors(const ScoreInput& input, const std::string& baseline_author,
              const std::vector<std::string>& definitions = {});
 
 /// The contest's track score of an author: the sum of its per-definition scores over the
-/// track's definitions (0 for a definition it has no score for) divided by their count.
+/// track's definitions (0 for a definition it has no score for, or that has no baseline
+/// solution) divided by their count.
 double track_score(const ScoreInput& input, const std::string& author,
                    const std::string& baseline_author,
                    const std::vector<std::string>& track_definitions);
