@@ -386,7 +386,8 @@ void BenchSetup::add_notes(const core::Definition& def, const SolutionRunner& ru
     const std::string note =
         fmt::format("{}: speedups over {}{}", def.name,
                     options.python_timed ? "the definition's Python reference (as the official "
-                                           "speedup_factor)"
+                                           "speedup_factor; timed with CUDA events around each "
+                                           "call, as flashinfer-bench 0.1.2 times it)"
                                          : "fibkit's native fp32 reference (not the official "
                                            "speedup_factor)",
                     runner.python_note().empty() ? "" : "; Python bridge: " + runner.python_note());

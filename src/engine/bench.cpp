@@ -124,7 +124,7 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
       def.name,
       w.uuid,
       settings.gpu_name,
-      job.python_timed                      ? std::string("python-contest")
+      job.python_timed                      ? std::string("python-events")
       : settings.mode == BenchMode::contest ? "contest-" + out.timer
                                             : "kernel-" + out.timer,
       fmt::format("{}/{}/{}", settings.warmup, settings.iterations, settings.trials),
@@ -155,12 +155,17 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
     }
   }
 
-  const auto time_one = [&](const Runnable& exec, CallArgs& args) {
-    // Code in another process (the Python bridge) is timed there by the contest method, in
-    // kernel mode too (its launches are not this process's to queue behind a spin kernel).
-    if (std::optional<OwnTiming> own = exec.time_itself(args, ctx.stream(), settings.warmup,
-                                                        settings.iterations, settings.use_cupti)) {
-      if (!own->fallback.empty() && out.fallback.find(own->fallback) == std::string::npos) {
+  // Code in another process (the Python bridge) is timed there, in kernel mode too (its launches
+  // are not this process's to queue behind a spin kernel): a Python or Triton solution by the
+  // contest method (CUPTI spans), the definition's Python reference with CUDA events around each
+  // call, as flashinfer-bench 0.1.2 times it — the references are host-bound Python (hundreds to
+  // thousands of launches per call), and tracing them with CUPTI measures the tracing
+  // (docs/bench.md, "Python references").
+  const auto time_one = [&](const Runnable& exec, CallArgs& args, bool cupti) {
+    if (std::optional<OwnTiming> own =
+            exec.time_itself(args, ctx.stream(), settings.warmup, settings.iterations, cupti)) {
+      if (cupti && !own->fallback.empty() &&
+          out.fallback.find(own->fallback) == std::string::npos) {
         out.fallback += (out.fallback.empty() ? "" : "; ") + ("Python bridge: " + own->fallback);
       }
       Timing t;
@@ -184,10 +189,10 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
     }
     std::vector<cuda::DeviceBuffer> outputs = allocate_outputs(def, axes, call.args, ctx.stream());
     // Interleaved per trial: solution, other, reference, so that a drifting clock affects all.
-    sol_t.push_back(time_one(solution, call.args));
+    sol_t.push_back(time_one(solution, call.args, settings.use_cupti));
     if (second) {
       try {
-        other_t.push_back(time_one(*second, call.args));
+        other_t.push_back(time_one(*second, call.args, settings.use_cupti));
       } catch (const std::exception& e) {
         out.other_error = e.what();
         second = nullptr;
@@ -195,7 +200,7 @@ WorkloadBench bench_workload(const VerifyJob& job, const BenchSettings& settings
       }
     }
     if (reference) {
-      ref_t.push_back(time_one(*reference, call.args));
+      ref_t.push_back(time_one(*reference, call.args, settings.use_cupti && !job.python_timed));
     }
   }
   out.solution = summarise(sol_t);
