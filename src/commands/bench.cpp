@@ -215,7 +215,9 @@ public:
       : m_opt(opt), m_ctx(ctx) {
     m_rows.peaks = core::find_device_peaks(in.device.name);
     if (!opt.compare.empty()) {
-      m_rows.compare_a = in.other->name;
+      // `--solution-json packed.json --compare NAME` usually times a solution beside itself as
+      // the project builds it: say which A is.
+      m_rows.compare_a = in.other->name + (opt.solution_json.empty() ? "" : " (the project's)");
     }
     m_report = report_header(opt, in, m_rows.peaks);
   }
