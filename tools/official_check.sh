@@ -13,6 +13,11 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 if [ -n "${CONTEST_TIMING_UTILS:-}" ]; then
   python3 tools/contest_timing_patch.py /tmp/site "$CONTEST_TIMING_UTILS" || exit 1
 fi
+# CONTEST_INDEXER_EVALUATOR=FILE (flashinfer-bench's bench/evaluators/dsa_topk_indexer.py from
+# its git repository): judge the DSA indexer by the contest's rules (tools/contest_indexer_patch.py).
+if [ -n "${CONTEST_INDEXER_EVALUATOR:-}" ]; then
+  python3 tools/contest_indexer_patch.py /tmp/site "$CONTEST_INDEXER_EVALUATOR" || exit 1
+fi
 export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 bin=$PWD/dist/fibkit/bin
 # NVRTC from the machine's CUDA 13 toolkit, wherever it lives (as in tools/gpu_check.sh).

@@ -3,7 +3,9 @@
 tools/contest_timing_patch.py is applied to a stand-in flashinfer-bench 0.1.2 timing module;
 a stand-in `torch` and a stand-in flashinfer `testing/utils.py` then show what the patched
 `time_runnable` does: it calls bench_gpu_time_with_cupti with the contest-era arguments and
-returns the median. tools/official_check.py's print_spread is checked on hand-made rows.
+returns the median. tools/contest_indexer_patch.py is applied to a stand-in evaluator registry:
+the indexer definitions then resolve to the contest-era evaluator, the others as before.
+tools/official_check.py's print_spread is checked on hand-made rows.
 """
 import contextlib
 import importlib.util
@@ -126,6 +128,95 @@ class ContestTimingPatch(unittest.TestCase):
         res = self.patch(str(self.utils) + ".missing")
         self.assertNotEqual(res.returncode, 0)
         self.assertIn("no such file", res.stderr)
+
+
+# The shape of 0.1.2's evaluator registry that tools/contest_indexer_patch.py relies on, with
+# stand-ins for its evaluators (the real ones import torch).
+REGISTRY = '''
+from typing import List, Type
+
+from .evaluator import Evaluator
+
+DefaultEvaluator = Evaluator
+
+
+class SamplingEvaluator(Evaluator):
+    @classmethod
+    def can_evaluate(cls, definition):
+        return "sampling" in definition.name
+
+
+EvaluatorType = Type[Evaluator]
+
+_EVALUATORS: List[EvaluatorType] = [SamplingEvaluator]
+_DEFAULT_EVALUATOR: EvaluatorType = DefaultEvaluator
+
+
+def resolve_evaluator(definition):
+    matches = [cls for cls in _EVALUATORS if cls.can_evaluate(definition)]
+    return matches[0] if len(matches) == 1 else _DEFAULT_EVALUATOR
+'''
+
+# A stand-in for flashinfer-bench's contest-era evaluators/dsa_topk_indexer.py.
+INDEXER = '''
+from .evaluator import Evaluator
+
+
+class DsaTopkIndexerEvaluator(Evaluator):
+    @classmethod
+    def can_evaluate(cls, definition):
+        return definition.name.startswith("dsa_topk_indexer")
+'''
+
+
+class ContestIndexerPatch(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.site = pathlib.Path(self.tmp.name) / "site"
+        # A stand-in package shaped as flashinfer_bench (named otherwise, so that it cannot
+        # shadow a real install), reached through SITE/flashinfer_bench as the tool expects.
+        self.pkg = self.site / "fib_stand_in" / "bench" / "evaluators"
+        self.pkg.mkdir(parents=True)
+        (self.site / "flashinfer_bench").symlink_to(self.site / "fib_stand_in")
+        for d in (self.site / "fib_stand_in", self.site / "fib_stand_in" / "bench", self.pkg):
+            (d / "__init__.py").write_text("")
+        (self.pkg / "registry.py").write_text(REGISTRY)
+        (self.pkg / "evaluator.py").write_text(
+            "class Evaluator:\n    @classmethod\n    def can_evaluate(cls, d):\n        return True\n")
+        self.evaluator = pathlib.Path(self.tmp.name) / "dsa_topk_indexer.py"
+        self.evaluator.write_text(INDEXER)
+
+    def tearDown(self):
+        for k in [k for k in sys.modules if k.startswith("fib_stand_in")]:
+            sys.modules.pop(k)
+        if str(self.site) in sys.path:
+            sys.path.remove(str(self.site))
+        self.tmp.cleanup()
+
+    def patch(self, evaluator):
+        return subprocess.run([sys.executable, str(ROOT / "tools" / "contest_indexer_patch.py"),
+                               str(self.site), str(evaluator)], capture_output=True, text=True)
+
+    def test_the_indexer_resolves_to_the_contest_evaluator(self):
+        self.assertEqual(self.patch(self.evaluator).returncode, 0)
+        self.assertEqual(self.patch(self.evaluator).returncode, 0)  # idempotent
+        text = (self.pkg / "registry.py").read_text()
+        self.assertEqual(text.count("import DsaTopkIndexerEvaluator"), 1)
+        sys.path.insert(0, str(self.site))
+        registry = importlib.import_module("fib_stand_in.bench.evaluators.registry")
+        indexer = types.SimpleNamespace(name="dsa_topk_indexer_fp8_h64_d128_topk2048_ps64")
+        other = types.SimpleNamespace(name="gdn_decode_qk4_v8_d128_k_last")
+        self.assertEqual(registry.resolve_evaluator(indexer).__name__, "DsaTopkIndexerEvaluator")
+        self.assertIs(registry.resolve_evaluator(other), registry.DefaultEvaluator)
+
+    def test_refuses_other_files(self):
+        res = self.patch(ROOT / "tools" / "official_score.py")
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("not flashinfer-bench's dsa_topk_indexer.py", res.stderr)
+        (self.pkg / "registry.py").write_text("EVALUATORS = []\n")
+        res = self.patch(self.evaluator)
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("another version", res.stderr)
 
 
 class OfficialCheckSpread(unittest.TestCase):
