@@ -63,9 +63,16 @@ core::Solution pack_checked(const core::SolutionConfig& s, const core::Dataset& 
     spdlog::warn("{}", w);
   }
   if (!s.launches.empty()) {
-    spdlog::info("{}: {} mode, entry {}", s.name,
+    // Source mode: nvcc for the GPU's plain arch is another compiler and target than fibkit's
+    // NVRTC build, so another binary, measurably faster or slower (docs/pack.md).
+    spdlog::info("{}: {} mode, entry {}{}", s.name,
                  po.mode == engine::PackMode::cubin ? "cubin" : "source",
-                 packed.solution.spec.entry_point);
+                 packed.solution.spec.entry_point,
+                 po.mode == engine::PackMode::cubin
+                     ? ""
+                     : " (the official builder compiles it with nvcc for the GPU's plain arch: "
+                       "not the binary fibkit timed; `fibkit bench --solution-json` times what "
+                       "you submit, --embed-cubin submits fibkit's cubins)");
   }
   return std::move(packed.solution);
 }
