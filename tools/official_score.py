@@ -130,24 +130,24 @@ def score(folders, baseline_author="flashinfer", keep_authors=False):
     ranking = sorted([(a, m) for a, m in ranking if m], key=lambda x: (-x[1]["score"], x[0]))
     doc = {"baseline_author": baseline_author, "traces": len(traces), "authors": [],
            "definitions": [], "tracks": []}
+    # Each author's score per definition, computed once: the definition rows and the tracks.
+    per_def = {(a, d): author_score(a, [d], solutions, traces, baseline_author)
+               for a, _ in ranking for d in scored}
     for a, m in ranking:
         doc["authors"].append({"author": a, **m})
     for d in scored:
         for a, _ in ranking:
-            m = author_score(a, [d], solutions, traces, baseline_author)
+            m = per_def[(a, d)]
             if m:
                 doc["definitions"].append({"definition": d, "author": a,
-                                           "solution": m.pop("best_solutions")[d], **m})
+                                           "solution": m["best_solutions"][d],
+                                           **{k: v for k, v in m.items() if k != "best_solutions"}})
     for track, defs in TRACKS.items():
-        if not any(d in scored for d in defs):
-            continue
-        for a, _ in ranking:
-            total = 0.0
-            for d in defs:
-                m = author_score(a, [d], solutions, traces, baseline_author) if d in scored else None
-                total += m["score"] if m else 0.0
-            doc["tracks"].append({"track": track, "author": a, "score": total / len(defs),
-                                  "definitions": len(defs)})
+        if any(d in scored for d in defs):
+            for a, _ in ranking:
+                total = sum(per_def[(a, d)]["score"] for d in defs if per_def.get((a, d)))
+                doc["tracks"].append({"track": track, "author": a, "score": total / len(defs),
+                                      "definitions": len(defs)})
     return doc
 
 

@@ -451,9 +451,10 @@ def _cupti_version():
 _CUPTI_BUFFER = 64 * 1024 * 1024
 # Calls that launch more device work than this are timed with CUDA events instead of CUPTI.
 # Tracing from Python is not free: on an H200 each traced API call cost the launching thread
-# ~1 us and each record ~40 us to deliver to Python, so the definitions' Python references
-# (GDN decode at batch 16: ~2,000 kernels and ~27,000 API calls per call) measured 1.3-2x their
-# CUDA-event time and took a second per call to trace; solutions launch a handful.
+# ~1 us and each record ~40 us to deliver to Python, so host-bound code such as the definitions'
+# Python references (GDN decode at batch 16: ~2,000 kernels and ~27,000 API calls per call)
+# measured 1.3-2x its CUDA-event time. fibkit asks for the references without CUPTI anyway
+# (engine/bench.cpp); this guards solutions, which usually launch a handful.
 _CUPTI_MAX_ACTIVITIES = 256
 
 
